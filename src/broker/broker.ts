@@ -1,0 +1,223 @@
+import {
+  AcktorError,
+  BatchTooLargeError,
+  ConfigError,
+  errorToWire,
+  NotEnoughReplicasError,
+  RecordTooLargeError,
+  RequestTimedOutError,
+  TopicExistsError,
+  UnknownPartitionError,
+  UnknownTopicError,
+} from "../errors.ts";
+import { type Clock, systemClock } from "../runtime/clock.ts";
+import { inProcessTransport } from "../transport/in-process.ts";
+import type {
+  FetchedRecord,
+  FetchRequest,
+  FetchResponse,
+  Isolation,
+  MetadataRequest,
+  MetadataResponse,
+  ProduceRequest,
+  ProduceResponse,
+  Request,
+  RequestHandler,
+  ResponseFor,
+} from "../transport/protocol.ts";
+import type { Transport } from "../transport/transport.ts";
+import type { ProducerConfig } from "../producer/config.ts";
+import { Producer } from "../producer/producer.ts";
+import { Partition, type PartitionState } from "./partition.ts";
+import { validateTopicName } from "./topic-name.ts";
+
+/** Broker-wide settings. */
+export interface BrokerOptions {
+  /** Time source for replication lag and ack timeouts. Default: real time. */
+  clock?: Clock;
+  /** Largest record (key + value bytes) accepted. Default 1 MiB. */
+  maxRecordBytes?: number;
+  /** Largest batch (sum of its records) accepted in one produce request. Default 8 MiB. */
+  maxBatchBytes?: number;
+  /** A follower that has not caught up for this long leaves the ISR. Default 10 000 ms. */
+  replicaLagTimeMaxMs?: number;
+}
+
+/** A topic's shape. */
+export interface TopicConfig {
+  /** Default 1. */
+  partitions?: number;
+  /** Copies of each partition, leader included. Default 1. */
+  replicationFactor?: number;
+  /** How long followers take to copy each append. Default 0. */
+  replicaLagMs?: number;
+  /** Fewest in-sync replicas a read-committed write needs. Default 1. */
+  minInsyncReplicas?: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** Checks that `value` is an integer in range, naming the field otherwise. */
+function integerIn(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * A complete broker in the calling process: topics of partitions with replicas, an ISR and a
+ * high watermark, produce and fetch. It answers the same {@link Request}s over the same
+ * {@link Transport} interface as a remote engine, so code tested here runs unchanged there.
+ */
+export class EmbeddedBroker implements RequestHandler {
+  /** The broker's time source; producers created by {@link producer} share it. */
+  readonly clock: Clock;
+  readonly #maxRecordBytes: number;
+  readonly #maxBatchBytes: number;
+  readonly #replicaLagTimeMaxMs: number;
+  readonly #topics = new Map<string, Partition[]>();
+
+  constructor(options: BrokerOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.#maxRecordBytes = integerIn("broker.maxRecordBytes", options.maxRecordBytes ?? MiB, 1);
+    this.#maxBatchBytes = integerIn("broker.maxBatchBytes", options.maxBatchBytes ?? 8 * MiB, 1);
+    this.#replicaLagTimeMaxMs = integerIn("broker.replicaLagTimeMaxMs", options.replicaLagTimeMaxMs ?? 10_000, 1);
+  }
+
+  /** The largest record this broker accepts, in bytes. */
+  get maxRecordBytes(): number {
+    return this.#maxRecordBytes;
+  }
+
+  /** Creates a topic. Throws {@link TopicExistsError}, `InvalidTopicError` or {@link ConfigError}. */
+  createTopic(name: string, config: TopicConfig = {}): void {
+    validateTopicName(name);
+    if (this.#topics.has(name)) throw new TopicExistsError(name);
+    const partitions = integerIn("topic.partitions", config.partitions ?? 1, 1, 10_000);
+    const replicationFactor = integerIn("topic.replicationFactor", config.replicationFactor ?? 1, 1, 16);
+    const replicaLagMs = integerIn("topic.replicaLagMs", config.replicaLagMs ?? 0, 0);
+    const minInsyncReplicas = integerIn("topic.minInsyncReplicas", config.minInsyncReplicas ?? 1, 1, replicationFactor);
+    const options = {
+      clock: this.clock,
+      replicationFactor,
+      replicaLagMs,
+      minInsyncReplicas,
+      replicaLagTimeMaxMs: this.#replicaLagTimeMaxMs,
+    };
+    this.#topics.set(
+      name,
+      Array.from({ length: partitions }, () => new Partition(options)),
+    );
+  }
+
+  /** Names of all topics. */
+  topics(): string[] {
+    return [...this.#topics.keys()];
+  }
+
+  /** A partition, for inspection and fault injection (stopping or slowing replicas). */
+  partition(topic: string, partition: number): Partition {
+    const partitions = this.#topics.get(topic);
+    if (!partitions) throw new UnknownTopicError(topic);
+    const found = partitions[partition];
+    if (!found) throw new UnknownPartitionError(topic, partition);
+    return found;
+  }
+
+  /** Replication state of one partition. */
+  partitionState(topic: string, partition: number): PartitionState {
+    return this.partition(topic, partition).state;
+  }
+
+  /**
+   * Reads one partition directly, without a transport: records from `offset`, up to the HW
+   * for read-committed (the default) or the log end for read-uncommitted.
+   */
+  read(topic: string, partition: number, options: { offset?: number; maxRecords?: number; isolation?: Isolation } = {}): FetchedRecord[] {
+    return this.partition(topic, partition).read(options.offset ?? 0, options.maxRecords ?? Infinity, options.isolation ?? "read-committed");
+  }
+
+  /** A transport to this broker, for producers and consumers in this process. */
+  transport(): Transport {
+    return inProcessTransport(this, { clock: this.clock });
+  }
+
+  /**
+   * A producer for `topic` on this broker, on its own transport (closed with the producer)
+   * and this broker's clock unless the config names another. Throws `UnknownTopicError` at
+   * once for a topic that does not exist.
+   */
+  producer(topic: string, config: ProducerConfig = {}): Producer {
+    validateTopicName(topic);
+    if (!this.#topics.has(topic)) throw new UnknownTopicError(topic);
+    return new Producer(this.transport(), topic, { clock: this.clock, ...config }, { ownsTransport: true });
+  }
+
+  /** Answers one request. Never rejects: broker errors are `ok: false` answers. */
+  handle<R extends Request>(request: R): Promise<ResponseFor<R>> {
+    try {
+      switch (request.api) {
+        case "produce":
+          return Promise.resolve(this.#produce(request)) as Promise<ResponseFor<R>>;
+        case "fetch":
+          return Promise.resolve(this.#fetch(request) as ResponseFor<R>);
+        case "metadata":
+          return Promise.resolve(this.#metadata(request) as ResponseFor<R>);
+        default:
+          throw new AcktorError("REQUEST_INVALID", `unknown request api ${JSON.stringify((request as { api: unknown }).api)}`);
+      }
+    } catch (error) {
+      return Promise.resolve(failure(error) as ResponseFor<R>);
+    }
+  }
+
+  #produce(request: ProduceRequest): Promise<ProduceResponse> | ProduceResponse {
+    const partition = this.partition(request.topic, request.partition);
+    const { keys, values } = request;
+    let batchBytes = 0;
+    for (let i = 0; i < values.length; i++) {
+      const size = values[i]!.length + (keys[i]?.length ?? 0);
+      if (size > this.#maxRecordBytes) throw new RecordTooLargeError(size, this.#maxRecordBytes);
+      batchBytes += size;
+    }
+    if (batchBytes > this.#maxBatchBytes) throw new BatchTooLargeError(batchBytes, this.#maxBatchBytes);
+    const committed = request.isolation === "read-committed";
+    if (committed && !partition.enoughReplicas) {
+      throw new NotEnoughReplicasError(
+        `${request.topic}[${request.partition}] has ${partition.state.isr.length} in-sync replica(s), fewer than minInsyncReplicas`,
+      );
+    }
+    const baseOffset = partition.append(keys, values);
+    if (!committed) return { ok: true, baseOffset };
+    return partition.whenReplicated(baseOffset + values.length, request.timeoutMs).then((replicated) =>
+      replicated
+        ? { ok: true, baseOffset }
+        : failure(new RequestTimedOutError(request.timeoutMs, `replication of offset ${baseOffset} not confirmed within ${request.timeoutMs} ms`)),
+    );
+  }
+
+  #fetch(request: FetchRequest): FetchResponse {
+    const partition = this.partition(request.topic, request.partition);
+    const records = partition.read(request.offset, request.maxRecords, request.isolation);
+    const last = records[records.length - 1];
+    return {
+      ok: true,
+      records,
+      nextOffset: last ? last.offset + 1 : request.offset,
+      highWatermark: partition.highWatermark,
+      logEndOffset: partition.log.endOffset,
+    };
+  }
+
+  #metadata(request: MetadataRequest): MetadataResponse {
+    const partitions = this.#topics.get(request.topic);
+    if (!partitions) throw new UnknownTopicError(request.topic);
+    return { ok: true, topic: request.topic, partitions: partitions.length };
+  }
+}
+
+function failure(error: unknown): { ok: false; error: ReturnType<typeof errorToWire> } {
+  const typed = error instanceof AcktorError ? error : new AcktorError("INTERNAL", `broker failure: ${String(error)}`, { cause: error });
+  return { ok: false, error: errorToWire(typed) };
+}

@@ -1,0 +1,272 @@
+/**
+ * Every failure acktor reports is an {@link AcktorError}: a stable `code` to switch on, a
+ * `retriable` flag that the retry machinery (and callers) can trust, and the fields that
+ * name the problem. Errors are never flattened to strings: a broker's answer crosses the
+ * transport as a {@link WireError} and is rebuilt into the same class here.
+ *
+ * @module
+ */
+
+/** Stable codes for every error acktor raises. */
+export type ErrorCode =
+  | "CONFIG_INVALID"
+  | "RECORD_INVALID"
+  | "RECORD_TOO_LARGE"
+  | "BATCH_TOO_LARGE"
+  | "TOPIC_INVALID"
+  | "TOPIC_UNKNOWN"
+  | "TOPIC_EXISTS"
+  | "PARTITION_UNKNOWN"
+  | "PRODUCER_CLOSED"
+  | "BUFFER_TIMEOUT"
+  | "REQUEST_TIMED_OUT"
+  | "DISCONNECTED"
+  | "NOT_LEADER"
+  | "NOT_ENOUGH_REPLICAS"
+  | "RETRIES_EXHAUSTED"
+  | "TRANSPORT_CLOSED"
+  | "UNDELIVERED"
+  | "REQUEST_INVALID"
+  | "INTERNAL";
+
+/** Base class of every error acktor raises. */
+export class AcktorError extends Error {
+  /** A stable code, safe to switch on. */
+  readonly code: ErrorCode;
+  /**
+   * Whether sending the same request again may succeed. Only transport failures and
+   * transient broker states are retriable; everything about the request itself is not.
+   */
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A configuration value is missing, of the wrong type or out of range. */
+export class ConfigError extends AcktorError {
+  /** Dotted path of the offending field, e.g. `deliverySemantic.retry.maxDelay`. */
+  readonly field: string;
+  constructor(field: string, problem: string) {
+    super("CONFIG_INVALID", `invalid config "${field}": ${problem}`);
+    this.field = field;
+  }
+}
+
+/** A record's key or value is not a supported type. */
+export class InvalidRecordError extends AcktorError {
+  /** `"key"` or `"value"`. */
+  readonly field: "key" | "value";
+  constructor(field: "key" | "value", problem: string) {
+    super("RECORD_INVALID", `invalid record ${field}: ${problem}`);
+    this.field = field;
+  }
+}
+
+/** One record is larger than the producer's or broker's limit. */
+export class RecordTooLargeError extends AcktorError {
+  readonly size: number;
+  readonly maxSize: number;
+  constructor(size: number, maxSize: number) {
+    super("RECORD_TOO_LARGE", `record of ${size} bytes exceeds the limit of ${maxSize} bytes`);
+    this.size = size;
+    this.maxSize = maxSize;
+  }
+}
+
+/** A produce request's batch is larger than the broker accepts. */
+export class BatchTooLargeError extends AcktorError {
+  readonly size: number;
+  readonly maxSize: number;
+  constructor(size: number, maxSize: number) {
+    super("BATCH_TOO_LARGE", `batch of ${size} bytes exceeds the broker limit of ${maxSize} bytes`);
+    this.size = size;
+    this.maxSize = maxSize;
+  }
+}
+
+/** A topic name breaks the naming rules. */
+export class InvalidTopicError extends AcktorError {
+  readonly topic: string;
+  constructor(topic: string, problem: string) {
+    super("TOPIC_INVALID", `invalid topic name ${JSON.stringify(topic)}: ${problem}`);
+    this.topic = topic;
+  }
+}
+
+/** The topic does not exist on the broker. */
+export class UnknownTopicError extends AcktorError {
+  readonly topic: string;
+  constructor(topic: string) {
+    super("TOPIC_UNKNOWN", `unknown topic "${topic}"`);
+    this.topic = topic;
+  }
+}
+
+/** `createTopic` was asked for a topic that already exists. */
+export class TopicExistsError extends AcktorError {
+  readonly topic: string;
+  constructor(topic: string) {
+    super("TOPIC_EXISTS", `topic "${topic}" already exists`);
+    this.topic = topic;
+  }
+}
+
+/** The partition does not exist in the topic. */
+export class UnknownPartitionError extends AcktorError {
+  readonly topic: string;
+  readonly partition: number;
+  constructor(topic: string, partition: number) {
+    super("PARTITION_UNKNOWN", `topic "${topic}" has no partition ${partition}`);
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/** `send()` was called on a producer that is closing or closed. */
+export class ProducerClosedError extends AcktorError {
+  constructor() {
+    super("PRODUCER_CLOSED", "the producer is closed and accepts no more records");
+  }
+}
+
+/** `send()` waited longer than `deliveryTimeout` for room in a full buffer. */
+export class BufferTimeoutError extends AcktorError {
+  readonly waitedMs: number;
+  constructor(waitedMs: number) {
+    super("BUFFER_TIMEOUT", `the producer buffer stayed full for ${waitedMs} ms (deliveryTimeout)`);
+    this.waitedMs = waitedMs;
+  }
+}
+
+/** No response arrived in time. The request may or may not have been applied. */
+export class RequestTimedOutError extends AcktorError {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number, message = `no response within ${timeoutMs} ms`) {
+    super("REQUEST_TIMED_OUT", message, { retriable: true });
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The connection dropped while the request was outstanding. It may or may not have been applied. */
+export class DisconnectedError extends AcktorError {
+  constructor(message = "the connection to the broker was lost") {
+    super("DISCONNECTED", message, { retriable: true });
+  }
+}
+
+/** The replica that received the request is not (or no longer) the partition's leader. */
+export class NotLeaderError extends AcktorError {
+  constructor(message: string) {
+    super("NOT_LEADER", message, { retriable: true });
+  }
+}
+
+/** Fewer in-sync replicas than `minInsyncReplicas`: a read-committed write cannot be acknowledged. */
+export class NotEnoughReplicasError extends AcktorError {
+  constructor(message: string) {
+    super("NOT_ENOUGH_REPLICAS", message, { retriable: true });
+  }
+}
+
+/** The transport was closed by its owner; nothing more can be sent through it. */
+export class TransportClosedError extends AcktorError {
+  constructor() {
+    super("TRANSPORT_CLOSED", "the transport is closed");
+  }
+}
+
+/** Why a retry policy stopped. */
+export type ExhaustedReason = "max-retries" | "timeout" | "not-retriable";
+
+/**
+ * A batch could not be delivered: its retry policy ran out, or it met an error that is not
+ * retriable. `cause` is the last error seen; `attempts` counts every attempt made.
+ */
+export class DeliveryFailedError extends AcktorError {
+  readonly attempts: number;
+  readonly reason: ExhaustedReason;
+  constructor(attempts: number, reason: ExhaustedReason, cause: unknown) {
+    const last = cause instanceof Error ? cause.message : String(cause);
+    const why =
+      reason === "max-retries" ? "retries exhausted" : reason === "timeout" ? "retry timeout reached" : "error is not retriable";
+    super("RETRIES_EXHAUSTED", `delivery failed after ${attempts} attempt(s), ${why}: ${last}`, { cause });
+    this.attempts = attempts;
+    this.reason = reason;
+  }
+}
+
+/**
+ * `flush()` or `close()` found batches that failed. Nothing is dropped silently: `errors`
+ * holds each failed batch's {@link DeliveryFailedError}, and every record's own outcome and
+ * `wait()` say the same.
+ */
+export class UndeliveredRecordsError extends AcktorError {
+  /** One error per failed batch. */
+  readonly errors: readonly DeliveryFailedError[];
+  /** Records in those batches. */
+  readonly records: number;
+  constructor(errors: readonly DeliveryFailedError[], records: number) {
+    super("UNDELIVERED", `${records} record(s) in ${errors.length} batch(es) were not delivered; first cause: ${errors[0]?.message}`, {
+      cause: errors[0],
+    });
+    this.errors = errors;
+    this.records = records;
+  }
+}
+
+/** An error as it crosses a transport: plain data, rebuilt by {@link errorFromWire}. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  topic?: string;
+  partition?: number;
+  size?: number;
+  maxSize?: number;
+  timeoutMs?: number;
+}
+
+/** Turns an error into its wire form, keeping the fields that {@link errorFromWire} needs. */
+export function errorToWire(error: AcktorError): WireError {
+  const wire: WireError = { code: error.code, message: error.message };
+  const fields = error as unknown as Record<string, unknown>;
+  for (const key of ["topic", "partition", "size", "maxSize", "timeoutMs"] as const) {
+    if (typeof fields[key] === "string" || typeof fields[key] === "number") (wire as unknown as Record<string, unknown>)[key] = fields[key];
+  }
+  return wire;
+}
+
+/** Rebuilds the typed error a broker reported. */
+export function errorFromWire(wire: WireError): AcktorError {
+  switch (wire.code) {
+    case "RECORD_TOO_LARGE":
+      return new RecordTooLargeError(wire.size ?? 0, wire.maxSize ?? 0);
+    case "BATCH_TOO_LARGE":
+      return new BatchTooLargeError(wire.size ?? 0, wire.maxSize ?? 0);
+    case "TOPIC_UNKNOWN":
+      return new UnknownTopicError(wire.topic ?? "");
+    case "TOPIC_EXISTS":
+      return new TopicExistsError(wire.topic ?? "");
+    case "TOPIC_INVALID":
+      return new InvalidTopicError(wire.topic ?? "", wire.message);
+    case "PARTITION_UNKNOWN":
+      return new UnknownPartitionError(wire.topic ?? "", wire.partition ?? -1);
+    case "REQUEST_TIMED_OUT":
+      return new RequestTimedOutError(wire.timeoutMs ?? 0, wire.message);
+    case "NOT_LEADER":
+      return new NotLeaderError(wire.message);
+    case "NOT_ENOUGH_REPLICAS":
+      return new NotEnoughReplicasError(wire.message);
+    default:
+      return new AcktorError(wire.code, wire.message);
+  }
+}
+
+/** Whether an error may go away if the same request is sent again. */
+export function isRetriable(error: unknown): boolean {
+  return error instanceof AcktorError && error.retriable;
+}

@@ -1,0 +1,63 @@
+import type { Actor } from "xstate";
+import type { Bytes } from "../transport/protocol.ts";
+import { deferred, type Deferred } from "./deferred.ts";
+import type { batchMachine } from "./machines/batch-machine.ts";
+import type { RequestOutput } from "./machines/request-machine.ts";
+
+/** What `wait()` learns: the base offset, or why the batch was not confirmed. */
+export type Confirmation = { readonly baseOffset: number } | { readonly error: Error };
+
+/**
+ * The records of one batch for one partition, as two plain arrays, plus the bookkeeping
+ * that `wait()`, `flush()` and the outcome streams read. Promises are made only when
+ * someone asks, so a batch nobody waits on costs no promise and no unhandled rejection.
+ */
+export class Batch {
+  readonly keys: (Bytes | null)[] = [];
+  readonly values: Bytes[] = [];
+  /** Sum of key and value bytes. */
+  bytes = 0;
+  /** The actor that runs this batch through the batch machine. */
+  actor!: Actor<typeof batchMachine>;
+  /** How the batch ended, once it has. */
+  result: RequestOutput | null = null;
+  /** Linger timer, while the batch is open. */
+  lingerTimer: unknown = undefined;
+  #confirmation: Confirmation | null = null;
+  #confirmed: Deferred<Confirmation> | null = null;
+  #settled: Deferred<void> | null = null;
+
+  constructor(
+    /** Unique within its producer, in creation order. */
+    readonly id: number,
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+
+  /** Marks the batch done for the producer: its slot and buffer space are free. */
+  settle(result: RequestOutput): void {
+    this.result = result;
+    this.#settled?.resolve();
+  }
+
+  /** Resolves once the batch is settled (delivered, failed, or sent for at-most-once). */
+  whenSettled(): Promise<void> {
+    if (this.result) return Promise.resolve();
+    this.#settled ??= deferred();
+    return this.#settled.promise;
+  }
+
+  /** Records the broker's verdict on the batch; only the first verdict counts. */
+  confirm(confirmation: Confirmation): void {
+    if (this.#confirmation) return;
+    this.#confirmation = confirmation;
+    this.#confirmed?.resolve(confirmation);
+  }
+
+  /** Resolves with the broker's verdict, once there is one. */
+  whenConfirmed(): Promise<Confirmation> {
+    if (this.#confirmation) return Promise.resolve(this.#confirmation);
+    this.#confirmed ??= deferred();
+    return this.#confirmed.promise;
+  }
+}

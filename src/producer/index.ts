@@ -1,0 +1,10 @@
+export { Producer, type ProducerStats } from "./producer.ts";
+export { atLeastOnce, atMostOnce, type AtLeastOnce, type AtMostOnce, type DeliverySemantic, type ProducerConfig, type ResolvedProducerConfig } from "./config.ts";
+export { ProduceOutput } from "./output.ts";
+export type { BatchReport, RecordMetadata, RecordOutcome } from "./outcome.ts";
+export type { RecordKey, RecordValue } from "./record.ts";
+export { createPartitioner, roundRobinPartitioner, stickyPartitioner, type Partitioner, type PartitionerName } from "./partitioner.ts";
+export { murmur2, toPositive } from "./murmur2.ts";
+export { batchMachine, type BatchContext, type BatchEvent, type BatchInput } from "./machines/batch-machine.ts";
+export { requestMachine, type RequestContext, type RequestEvent, type RequestInput, type RequestOutput } from "./machines/request-machine.ts";
+export { producerMachine, type ProducerEvent } from "./machines/producer-machine.ts";

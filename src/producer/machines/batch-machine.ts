@@ -1,0 +1,80 @@
+import { assign, setup } from "xstate";
+import type { RetryPolicy } from "../../retry/policy.ts";
+import { requestMachine, type RequestOutput } from "./request-machine.ts";
+
+/** What a batch actor starts from. */
+export interface BatchInput<B = unknown> {
+  /** The batch's records and identity; passed on to the request actor. */
+  readonly batch: B;
+  readonly policy: RetryPolicy;
+  readonly awaitAck: boolean;
+  readonly random?: () => number;
+}
+
+/** A batch actor's memory. */
+export interface BatchContext<B = unknown> extends BatchInput<B> {
+  /** Clock time of the dispatch, the start of the retry policy's `timeout`. */
+  readonly dispatchedAt: number;
+  /** How the request ended, once it has. */
+  readonly result: RequestOutput | null;
+}
+
+/** Events the producer drives a batch with. Records are never events: they go into plain arrays. */
+export type BatchEvent =
+  /** Full, lingered long enough, or flushed: no more records go in. */
+  | { type: "SEAL" }
+  /** An in-flight slot is free: send it. `at` is the clock time. */
+  | { type: "DISPATCH"; at: number };
+
+/**
+ * One batch of records for one partition:
+ *
+ * `open → sealed → in-flight → delivered | failed`, and for at-most-once `in-flight → sent`
+ * (written, unconfirmed). While in flight it runs a {@link requestMachine} child, which owns
+ * every attempt and retry; the batch only learns the final result.
+ *
+ * The producer provides `settled`, which releases the batch's in-flight slot and buffer space
+ * and reports its outcome.
+ */
+export const batchMachine = setup({
+  types: {
+    context: {} as BatchContext,
+    input: {} as BatchInput,
+    events: {} as BatchEvent,
+  },
+  actors: { request: requestMachine },
+  actions: {
+    settled: () => {},
+  },
+}).createMachine({
+  id: "batch",
+  context: ({ input }) => ({ ...input, dispatchedAt: 0, result: null }),
+  initial: "open",
+  states: {
+    open: { on: { SEAL: "sealed" } },
+    sealed: {
+      on: { DISPATCH: { target: "in-flight", actions: assign({ dispatchedAt: ({ event }) => event.at }) } },
+    },
+    "in-flight": {
+      invoke: {
+        id: "request",
+        src: "request",
+        input: ({ context }) => ({
+          batch: context.batch,
+          policy: context.policy,
+          awaitAck: context.awaitAck,
+          startedAt: context.dispatchedAt,
+          ...(context.random ? { random: context.random } : {}),
+        }),
+        onDone: [
+          { guard: ({ event }) => event.output.status === "delivered", target: "delivered", actions: assign({ result: ({ event }) => event.output }) },
+          { guard: ({ event }) => event.output.status === "sent", target: "sent", actions: assign({ result: ({ event }) => event.output }) },
+          { target: "failed", actions: assign({ result: ({ event }) => event.output }) },
+        ],
+      },
+    },
+    delivered: { type: "final", entry: "settled" },
+    sent: { type: "final", entry: "settled" },
+    failed: { type: "final", entry: "settled" },
+  },
+});

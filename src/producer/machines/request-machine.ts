@@ -1,0 +1,127 @@
+import { assign, setup } from "xstate";
+import { DeliveryFailedError } from "../../errors.ts";
+import { decideRetry, type RetryDecision } from "../../retry/decide.ts";
+import type { RetryPolicy } from "../../retry/policy.ts";
+
+/** What a request actor starts from. `B` is whatever the `transmit` action needs to send. */
+export interface RequestInput<B = unknown> {
+  /** The payload handed to the `transmit` action on every attempt. */
+  readonly batch: B;
+  /** Retries allowed; at-most-once passes a policy with `maxRetries: 0`. */
+  readonly policy: RetryPolicy;
+  /** False for at-most-once: the request is done once written, and no ack is awaited. */
+  readonly awaitAck: boolean;
+  /** Clock time of the first attempt; the policy's `timeout` counts from here. */
+  readonly startedAt: number;
+  /** Source of randomness for backoff jitter (seeded in deterministic runs). */
+  readonly random?: () => number;
+}
+
+/** A request actor's memory. */
+export interface RequestContext<B = unknown> extends RequestInput<B> {
+  /** Attempts started so far. */
+  readonly attempts: number;
+  readonly lastError: unknown;
+  readonly decision: RetryDecision | null;
+  readonly baseOffset: number;
+  readonly error: DeliveryFailedError | null;
+}
+
+/** Events the transport's outcome is reported with. */
+export type RequestEvent =
+  /** The transport has taken the request. */
+  | { type: "SENT" }
+  /** The broker acknowledged; the first record got `baseOffset`. */
+  | { type: "ACK"; baseOffset: number }
+  /** The attempt failed; `at` is the clock time, which the retry decision measures from. */
+  | { type: "ERROR"; error: unknown; at: number };
+
+/** How a request ended. */
+export type RequestOutput =
+  | { readonly status: "delivered"; readonly baseOffset: number; readonly attempts: number }
+  /** At-most-once: written once, never confirmed by this actor. */
+  | { readonly status: "sent"; readonly attempts: number }
+  | { readonly status: "failed"; readonly error: DeliveryFailedError; readonly attempts: number };
+
+/**
+ * One in-flight produce request, through all its attempts:
+ *
+ * `sending → awaiting-ack → delivered`, or on a failed attempt
+ * `awaiting-ack → deciding → backoff → sending` while the retry policy allows, else `failed`.
+ * At-most-once goes `sending → sent` and never retries.
+ *
+ * The machine only decides; the producer provides `transmit` (hand the batch to the
+ * transport) and `retrying` (report a retry), and reports back with events. Retries belong to
+ * the request, never to single records, so a lost ack costs one resend of one batch.
+ */
+export const requestMachine = setup({
+  types: {
+    context: {} as RequestContext,
+    input: {} as RequestInput,
+    events: {} as RequestEvent,
+    output: {} as RequestOutput,
+  },
+  actions: {
+    transmit: () => {},
+    retrying: () => {},
+    decide: assign(({ context, event }) => {
+      const failure = event as Extract<RequestEvent, { type: "ERROR" }>;
+      return {
+        lastError: failure.error,
+        decision: decideRetry(context.policy, context.attempts, failure.at - context.startedAt, failure.error, context.random),
+      };
+    }),
+  },
+  delays: {
+    backoff: ({ context }) => (context.decision?.retry ? context.decision.delay : 0),
+  },
+  guards: {
+    fireAndForget: ({ context }) => !context.awaitAck,
+    shouldRetry: ({ context }) => context.decision?.retry === true,
+  },
+}).createMachine({
+  id: "request",
+  context: ({ input }) => ({ ...input, attempts: 0, lastError: null, decision: null, baseOffset: -1, error: null }),
+  initial: "sending",
+  states: {
+    sending: {
+      entry: [assign({ attempts: ({ context }) => context.attempts + 1 }), "transmit"],
+      on: {
+        SENT: [{ guard: "fireAndForget", target: "sent" }, { target: "awaiting-ack" }],
+        ERROR: { target: "deciding", actions: "decide" },
+      },
+    },
+    "awaiting-ack": {
+      on: {
+        ACK: { target: "delivered", actions: assign({ baseOffset: ({ event }) => event.baseOffset }) },
+        ERROR: { target: "deciding", actions: "decide" },
+      },
+    },
+    // A transient state: the retry decision (which may draw jitter) is made once, then read.
+    deciding: {
+      always: [{ guard: "shouldRetry", target: "backoff" }, { target: "failed" }],
+    },
+    backoff: {
+      entry: "retrying",
+      after: { backoff: "sending" },
+    },
+    delivered: { type: "final" },
+    sent: { type: "final" },
+    failed: {
+      type: "final",
+      entry: assign({
+        error: ({ context }) =>
+          new DeliveryFailedError(
+            context.attempts,
+            context.decision && !context.decision.retry ? context.decision.reason : "not-retriable",
+            context.lastError,
+          ),
+      }),
+    },
+  },
+  output: ({ context }): RequestOutput => {
+    if (context.error) return { status: "failed", error: context.error, attempts: context.attempts };
+    if (context.baseOffset >= 0) return { status: "delivered", baseOffset: context.baseOffset, attempts: context.attempts };
+    return { status: "sent", attempts: context.attempts };
+  },
+});

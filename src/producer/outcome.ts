@@ -1,0 +1,82 @@
+import type { DeliveryFailedError } from "../errors.ts";
+import type { Bytes } from "../transport/protocol.ts";
+import type { Batch } from "./batch.ts";
+
+/** Where a delivered record landed. */
+export interface RecordMetadata {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+interface OutcomeBase {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: Bytes | null;
+  readonly value: Bytes;
+  /** Attempts made for the record's batch. */
+  readonly attempts: number;
+}
+
+/** The fate of one record. Every accepted record gets exactly one. */
+export type RecordOutcome =
+  | (OutcomeBase & { readonly status: "delivered"; readonly offset: number })
+  /** At-most-once: written once, not waited for. */
+  | (OutcomeBase & { readonly status: "sent-unconfirmed" })
+  | (OutcomeBase & { readonly status: "failed"; readonly error: DeliveryFailedError });
+
+interface ReportBase {
+  readonly batchId: number;
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: number;
+}
+
+/** What happened to a batch. A batch reports `dispatched`, any number of `retry`, then one end. */
+export type BatchReport =
+  | (ReportBase & { readonly type: "dispatched" })
+  | (ReportBase & { readonly type: "retry"; readonly attempt: number; readonly delayMs: number; readonly error: unknown })
+  | (ReportBase & { readonly type: "delivered"; readonly baseOffset: number; readonly attempts: number })
+  | (ReportBase & { readonly type: "sent-unconfirmed"; readonly attempts: number })
+  | (ReportBase & { readonly type: "failed"; readonly error: DeliveryFailedError; readonly attempts: number });
+
+/** The outcome of record `index` of a settled batch. */
+export function recordOutcome(batch: Batch, index: number): RecordOutcome {
+  const result = batch.result!;
+  const base = {
+    topic: batch.topic,
+    partition: batch.partition,
+    key: batch.keys[index] ?? null,
+    value: batch.values[index]!,
+    attempts: result.attempts,
+  };
+  switch (result.status) {
+    case "delivered":
+      return { ...base, status: "delivered", offset: result.baseOffset + index };
+    case "sent":
+      return { ...base, status: "sent-unconfirmed" };
+    case "failed":
+      return { ...base, status: "failed", error: result.error };
+  }
+}
+
+/** Every record outcome of a settled batch, built only for subscribers. */
+export function recordOutcomes(batch: Batch): RecordOutcome[] {
+  const out = new Array<RecordOutcome>(batch.values.length);
+  for (let i = 0; i < out.length; i++) out[i] = recordOutcome(batch, i);
+  return out;
+}
+
+/** The end-of-batch report for a settled batch. */
+export function settledReport(batch: Batch): BatchReport {
+  const result = batch.result!;
+  const base = { batchId: batch.id, topic: batch.topic, partition: batch.partition, records: batch.values.length, attempts: result.attempts };
+  switch (result.status) {
+    case "delivered":
+      return { ...base, type: "delivered", baseOffset: result.baseOffset };
+    case "sent":
+      return { ...base, type: "sent-unconfirmed" };
+    case "failed":
+      return { ...base, type: "failed", error: result.error };
+  }
+}

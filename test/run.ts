@@ -1,0 +1,28 @@
+/**
+ * Runs every `*.test.ts` file in this folder as one uvu session, under Node (`tsx`) or Deno
+ * (`deno run -A`). Deno's own `deno test` would report 0 tests for uvu files and pass, so
+ * both runtimes run this file instead. Optional arguments filter files by substring.
+ */
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const g = globalThis as unknown as { UVU_DEFER: number; UVU_INDEX: number; UVU_QUEUE: unknown[][]; Deno?: { version: { deno: string } } };
+g.UVU_DEFER = 1;
+g.UVU_QUEUE = [];
+const { exec } = await import("uvu");
+
+const dir = fileURLToPath(new URL(".", import.meta.url));
+const filters = process.argv.slice(2);
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".test.ts") && (filters.length === 0 || filters.some((x) => f.includes(x))))
+  .sort();
+if (files.length === 0) throw new Error(`no test files match ${filters.join(", ")}`);
+
+const runtime = g.Deno ? `deno ${g.Deno.version.deno}` : `node ${process.version}`;
+console.log(`acktor tests on ${runtime}: ${files.length} file(s)`);
+for (const [i, file] of files.entries()) {
+  g.UVU_INDEX = i;
+  g.UVU_QUEUE.push([file]);
+  await import(new URL(file, import.meta.url).href);
+}
+await exec(false);
