@@ -26,6 +26,7 @@ export type ErrorCode =
   | "RETRIES_EXHAUSTED"
   | "TRANSPORT_CLOSED"
   | "UNDELIVERED"
+  | "METADATA_UNAVAILABLE"
   | "REQUEST_INVALID"
   | "INTERNAL";
 
@@ -177,6 +178,18 @@ export class NotEnoughReplicasError extends AcktorError {
 export class TransportClosedError extends AcktorError {
   constructor() {
     super("TRANSPORT_CLOSED", "the transport is closed");
+  }
+}
+
+/** The producer could not learn a topic's partitions; records waiting on it were not accepted. */
+export class MetadataUnavailableError extends AcktorError {
+  readonly topic: string;
+  readonly attempts: number;
+  constructor(topic: string, attempts: number, cause: unknown) {
+    const last = cause instanceof Error ? cause.message : String(cause);
+    super("METADATA_UNAVAILABLE", `no metadata for topic "${topic}" after ${attempts} attempt(s): ${last}`, { cause });
+    this.topic = topic;
+    this.attempts = attempts;
   }
 }
 

@@ -4,6 +4,7 @@ import {
   BufferTimeoutError,
   DeliveryFailedError,
   errorFromWire,
+  MetadataUnavailableError,
   ProducerClosedError,
   RecordTooLargeError,
   UndeliveredRecordsError,
@@ -11,8 +12,7 @@ import {
 import { decideRetry } from "../retry/decide.ts";
 import { retryPolicy, type RetryPolicy } from "../retry/policy.ts";
 import { validateTopicName } from "../broker/topic-name.ts";
-import { macrotask } from "../runtime/macrotask.ts";
-import { sleep } from "../runtime/clock.ts";
+import { defer, sleep } from "../runtime/clock.ts";
 import type { Bytes } from "../transport/protocol.ts";
 import type { Transport } from "../transport/transport.ts";
 import { Batch, type Confirmation } from "./batch.ts";
@@ -275,11 +275,12 @@ export class Producer implements AsyncDisposable {
           const decision = decideRetry(policy, attempts, clock.now() - started, error);
           if (!decision.retry) {
             this.#metadata = null; // a later send() asks again: the topic may exist by then
+            const reason = decision.reason === "not-retriable" ? error : new MetadataUnavailableError(this.topic, attempts, error);
             for (const waiter of this.#waiters.splice(0)) {
               clock.clearTimeout(waiter.timer);
-              waiter.reject(error);
+              waiter.reject(reason);
             }
-            throw error;
+            throw reason;
           }
           await sleep(clock, decision.delay);
         }
@@ -305,7 +306,7 @@ export class Producer implements AsyncDisposable {
       }, lingerMs);
     } else if (!this.#lingerScheduled) {
       this.#lingerScheduled = true;
-      macrotask(() => {
+      defer(clock, () => {
         this.#lingerScheduled = false;
         this.#sealOpen();
       });

@@ -1,3 +1,5 @@
+import { macrotask } from "./macrotask.ts";
+
 /**
  * The one source of time for acktor. Every timer (linger, request timeouts, backoff, replica
  * lag, chaos delays) goes through a {@link Clock}, so a whole system can run on a
@@ -11,6 +13,11 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /**
+   * Runs `fn` once the current burst of work is done, without letting time pass first. A
+   * clock without it gets the runtime's macrotask, which is right for real time only.
+   */
+  defer?(fn: () => void): void;
 }
 
 /** Real time: `performance.now()` and the runtime's timers. */
@@ -18,7 +25,15 @@ export const systemClock: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  // Not setTimeout(fn, 0): that is clamped to 1 ms or more, which would cap a one-at-a-time sender.
+  defer: macrotask,
 };
+
+/** Runs `fn` after the current burst of work, at the clock's current time. */
+export function defer(clock: Clock, fn: () => void): void {
+  if (clock.defer) clock.defer(fn);
+  else macrotask(fn);
+}
 
 /** Resolves after `ms` on the given clock. */
 export function sleep(clock: Clock, ms: number): Promise<void> {
