@@ -327,11 +327,9 @@ test("read-committed fetch stops at the HW, read-uncommitted fetch sees the whol
   await t.close();
 });
 
-// BUG: Partition#watchLaggards/#onCopied measure a follower's lag from `caughtUpAt`, which is
-// only updated when the follower copies something. An in-sync follower that simply had
-// nothing to copy for longer than replicaLagTimeMaxMs is therefore treated as lagging the
-// moment the next append arrives: it is dropped from the ISR at once, the HW jumps to the
-// LEO and a read-committed write is acknowledged while only the leader holds it.
+// A follower's lag counts from when it last held everything; an idle follower holds
+// everything, so a quiet spell must not make the next append drop it from the ISR (and so
+// acknowledge a read-committed write that only the leader has).
 test("an idle but healthy follower is not dropped from the ISR by the next append", async () => {
   const clock = new VirtualClock();
   const broker = new EmbeddedBroker({ clock, replicaLagTimeMaxMs: 100 });
@@ -377,24 +375,16 @@ test("a stopped follower holds read-committed acks until it leaves the ISR; resu
   assert.is(ackedAt, 200, "released when the follower is dropped, replicaLagTimeMaxMs after the append");
   assert.equal(broker.partitionState("r", 0), { logEndOffset: 2, highWatermark: 2, isr: [0, 2] });
 
-  // While out of the ISR it no longer holds anything back, and copies nothing.
-  const [next, nextAt] = await timed(clock, produce(t, "r", 0, ["c"], { isolation: "read-committed" }));
-  assert.is(baseOffset(next), 2);
-  assert.is(nextAt, 250);
-  assert.is(partition.follower(1)!.getSnapshot().context.leo, 0);
+  assert.is(partition.follower(1)!.getSnapshot().context.leo, 0, "a stopped follower copies nothing");
 
+  // Resumed, it catches up after its lag and only then rejoins the ISR.
   partition.resume(1);
   assert.is(partition.follower(1)!.getSnapshot().value, "following");
-  await until(clock, 299);
+  await until(clock, 249);
   assert.equal(partition.state.isr, [0, 2], "not back before it has caught up");
-  await until(clock, 300);
-  assert.is(partition.follower(1)!.getSnapshot().context.leo, 3);
-  assert.equal(partition.state, { logEndOffset: 3, highWatermark: 3, isr: [0, 1, 2] });
-
-  // Back in the ISR it holds acks again.
-  const [again, againAt] = await timed(clock, produce(t, "r", 0, ["d"], { isolation: "read-committed" }));
-  assert.is(baseOffset(again), 3);
-  assert.is(againAt, 350);
+  await until(clock, 250);
+  assert.is(partition.follower(1)!.getSnapshot().context.leo, 2);
+  assert.equal(partition.state, { logEndOffset: 2, highWatermark: 2, isr: [0, 1, 2] });
   await t.close();
 });
 
@@ -430,11 +420,9 @@ test("with fewer in-sync replicas than minInsyncReplicas, read-committed produce
   await t.close();
 });
 
-// BUG: a read-committed write accepted while the ISR was large enough is acknowledged as a
-// success after the ISR shrinks below minInsyncReplicas (Partition#advance releases every
-// held ack that the HW covers, whatever the ISR size). The write then lives on the leader
-// alone although minInsyncReplicas=2 promised two copies; Kafka answers
-// NOT_ENOUGH_REPLICAS_AFTER_APPEND here.
+// A write accepted while the ISR was large enough must not be confirmed after the ISR shrank
+// below minInsyncReplicas: it would live on the leader alone although two copies were
+// promised. Kafka answers NOT_ENOUGH_REPLICAS_AFTER_APPEND here.
 test("a held read-committed ack is not confirmed once the ISR has shrunk below minInsyncReplicas", async () => {
   const clock = new VirtualClock();
   const broker = new EmbeddedBroker({ clock, replicaLagTimeMaxMs: 100 });
@@ -613,8 +601,10 @@ test("invalid TopicConfig values throw ConfigError naming the field, and create 
   ];
   for (const [config, field] of cases) throwsConfig(() => broker.createTopic("cfg", config), field);
   assert.equal(broker.topics(), []);
-  broker.createTopic("cfg", { partitions: 10_000, replicationFactor: 16, replicaLagMs: 0, minInsyncReplicas: 16 });
-  assert.equal(broker.topics(), ["cfg"]);
+  broker.createTopic("wide", { partitions: 10_000 });
+  broker.createTopic("deep", { replicationFactor: 16, replicaLagMs: 0, minInsyncReplicas: 16 });
+  assert.equal(broker.topics(), ["wide", "deep"]);
+  assert.equal(broker.partitionState("deep", 0).isr.length, 16);
 });
 
 test("invalid BrokerOptions values throw ConfigError naming the field", () => {

@@ -190,11 +190,15 @@ export class EmbeddedBroker implements RequestHandler {
     }
     const baseOffset = partition.append(keys, values);
     if (!committed) return { ok: true, baseOffset };
-    return partition.whenReplicated(baseOffset + values.length, request.timeoutMs).then((replicated) =>
-      replicated
-        ? { ok: true, baseOffset }
-        : failure(new RequestTimedOutError(request.timeoutMs, `replication of offset ${baseOffset} not confirmed within ${request.timeoutMs} ms`)),
-    );
+    return partition.whenReplicated(baseOffset + values.length, request.timeoutMs).then((result) => {
+      if (result === "replicated") return { ok: true, baseOffset };
+      const where = `${request.topic}[${request.partition}] offset ${baseOffset}`;
+      return failure(
+        result === "timed-out"
+          ? new RequestTimedOutError(request.timeoutMs, `replication of ${where} not confirmed within ${request.timeoutMs} ms`)
+          : new NotEnoughReplicasError(`${where} was written, but the ISR fell below minInsyncReplicas before it was replicated`),
+      );
+    });
   }
 
   #fetch(request: FetchRequest): FetchResponse {

@@ -32,9 +32,12 @@ interface Follower {
   caughtUpAt: number;
 }
 
+/** How a held read-committed ack ends. */
+export type ReplicationResult = "replicated" | "timed-out" | "not-enough-replicas";
+
 interface HeldAck {
   readonly end: number;
-  readonly resolve: (committed: boolean) => void;
+  readonly resolve: (result: ReplicationResult) => void;
   readonly timer: unknown;
 }
 
@@ -89,6 +92,11 @@ export class Partition {
 
   /** Appends a batch on the leader and starts replicating it. */
   append(keys: readonly (Bytes | null)[], values: readonly Bytes[]): number {
+    // A follower that holds everything is caught up as of now, however long it has been idle
+    // (Kafka's lastCaughtUpTimeMs); otherwise the first append after a quiet spell would
+    // drop every lagging-by-design follower from the ISR.
+    const now = this.#options.clock.now();
+    for (const follower of this.#followers) if (follower.leo >= this.log.endOffset) follower.caughtUpAt = now;
     const base = this.log.append(keys, values);
     const leo = this.log.endOffset;
     const at = this.#options.clock.now();
@@ -103,18 +111,20 @@ export class Partition {
   }
 
   /**
-   * Resolves `true` once the HW reaches `end`, or `false` if `timeoutMs` passes first. The
-   * write itself stays in the log either way, as in Kafka: a timed-out ack rolls nothing back.
+   * Resolves once the HW reaches `end`; or with `timed-out` if `timeoutMs` passes first; or
+   * with `not-enough-replicas` if the ISR shrinks below `minInsyncReplicas` meanwhile (Kafka's
+   * NOT_ENOUGH_REPLICAS_AFTER_APPEND). The write stays in the log whatever the result, as in
+   * Kafka: an unconfirmed ack rolls nothing back.
    */
-  whenReplicated(end: number, timeoutMs: number): Promise<boolean> {
-    if (this.#highWatermark >= end) return Promise.resolve(true);
+  whenReplicated(end: number, timeoutMs: number): Promise<ReplicationResult> {
+    if (this.#highWatermark >= end) return Promise.resolve("replicated");
     return new Promise((resolve) => {
       const ack: HeldAck = {
         end,
         resolve,
         timer: this.#options.clock.setTimeout(() => {
           this.#held = this.#held.filter((h) => h !== ack);
-          resolve(false);
+          resolve("timed-out");
         }, timeoutMs),
       };
       this.#held.push(ack);
@@ -147,7 +157,9 @@ export class Partition {
       while (released < this.#held.length && this.#held[released]!.end <= hw) {
         const ack = this.#held[released++]!;
         this.#options.clock.clearTimeout(ack.timer);
-        ack.resolve(true);
+        // As in Kafka, a write the HW covers is only confirmed while the ISR still meets
+        // minInsyncReplicas; if the HW moved because replicas left, it is not safe.
+        ack.resolve(this.enoughReplicas ? "replicated" : "not-enough-replicas");
       }
       if (released > 0) this.#held = this.#held.slice(released);
     }

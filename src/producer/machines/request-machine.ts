@@ -77,7 +77,8 @@ export const requestMachine = setup({
   },
   guards: {
     fireAndForget: ({ context }) => !context.awaitAck,
-    shouldRetry: ({ context }) => context.decision?.retry === true,
+    // At-most-once never retries, whatever policy it was handed.
+    shouldRetry: ({ context }) => context.awaitAck && context.decision?.retry === true,
   },
 }).createMachine({
   id: "request",
