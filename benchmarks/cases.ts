@@ -28,8 +28,8 @@ const KiB = 1024;
 /**
  * The producer settings every acktor case shares; only the delivery semantic differs.
  *
- * - `batchSize` 128 KiB: ~1,300 100-byte records per request, so per-request costs (an
- *   actor, a promise, a timer) are spread thin.
+ * - `batchSize` 128 KiB: ~1,300 100-byte records per request, so per-request costs (two
+ *   actors, a few promises, a timer) are spread thin.
  * - `lingerMs` 0: a partial batch goes out after the current burst of sends; full batches
  *   never wait.
  * - `maxInFlight` 5 per partition (the default).

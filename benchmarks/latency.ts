@@ -21,7 +21,7 @@
  * `unacked` and show up as lost records instead.
  *
  * The send loop pays one reference comparison per record (`output.batch !== current`) to
- * notice new batches; everything else here runs once per batch (~1,300 records).
+ * notice new batches; everything else here runs a couple of times per batch (~1,300 records).
  *
  * @module
  */
@@ -46,9 +46,14 @@ export class AckTracker {
     this.#awaitAck = awaitAck;
   }
 
-  /** Called by the send loop with the first output it sees of each batch. */
+  /** Called by the send loop whenever the batch of the output it got differs from the last one. */
   opened(output: ProduceOutput): void {
     const id = output.batch.id;
+    // The loop can come back to a batch it has seen: the sticky partitioner moves on when a
+    // batch fills, but the record that overflowed it opens a new batch on the old partition,
+    // which the loop meets again only when the partitioner cycles back. Its first sighting
+    // is when its first record went in.
+    if (this.#openedAt[id] !== undefined) return;
     this.#openedAt[id] = performance.now();
     this.batches++;
     if (!this.#awaitAck) {

@@ -29,3 +29,8 @@ export function formatInteger(value: number): string {
 export function formatFixed(value: number | null, digits: number): string {
   return value === null || !Number.isFinite(value) ? "-" : value.toFixed(digits);
 }
+
+/** 2345678 → "2.35" (millions, for compact ranges). */
+export function formatMillions(value: number): string {
+  return (value / 1e6).toFixed(2);
+}

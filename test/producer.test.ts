@@ -251,6 +251,31 @@ test("outcomes$ covers records settled while subscribed, one outcome each", asyn
   assert.is(new Set(seen).size, 30);
 });
 
+test("a keyless record that overflows a full batch follows the sticky partitioner, leaving no lone batches", async () => {
+  const { producer, produces } = setup({ batchSize: 100 }, 4);
+  // Three 30-byte records fill a batch; the fourth overflows it.
+  for (let i = 0; i < 30; i++) await producer.send(null, new Uint8Array(30));
+  await producer.flush();
+  const sizes = produces().map((r) => (r.api === "produce" ? r.values.length : 0));
+  assert.equal(sizes, new Array(10).fill(3));
+});
+
+test("an awaited send() loop yields to the event loop once per filled batch", async () => {
+  const broker = new EmbeddedBroker();
+  broker.createTopic("t");
+  const producer = broker.producer("t", { batchSize: 1000 });
+  let macrotasks = 0;
+  const tick = () => {
+    macrotasks++;
+    if (macrotasks < 1000) setTimeout(tick, 0);
+  };
+  setTimeout(tick, 0);
+  for (let i = 0; i < 5000; i++) await producer.send(null, new Uint8Array(100));
+  const during = macrotasks;
+  await producer.close();
+  assert.ok(during > 0, "timers ran while the loop was still sending");
+});
+
 test("keyed records land on Kafka's murmur2 partition", async () => {
   const { producer } = setup({}, 10);
   // Kafka: toPositive(murmur2("foobar")) % 10 == 6

@@ -103,7 +103,10 @@ export class Producer implements AsyncDisposable {
   #waiters: Waiter[] = [];
   #buffered = 0;
   #nextBatchId = 0;
-  #lingerScheduled = false;
+  /** The pending linger-0 flush; a newer token makes older ones stand down. */
+  #lingerToken: object | null = null;
+  #yieldDue = false;
+  #accepting = true;
   #closing: Promise<void> | null = null;
 
   constructor(transport: Transport, topic: string, config: ProducerConfig = {}, options: { ownsTransport?: boolean } = {}) {
@@ -116,6 +119,8 @@ export class Producer implements AsyncDisposable {
     this.#policy = semantic.kind === "at-least-once" ? semantic.retry : NO_RETRY;
     this.#awaitAck = semantic.kind !== "at-most-once";
     this.lifecycle = createActor(producerMachine).start();
+    // Read on every send(), so cached rather than taken from a snapshot each time.
+    this.lifecycle.subscribe((snapshot) => (this.#accepting = snapshot.value === "open"));
     this.batches$ = this.#reports.asObservable();
     this.outcomes$ = this.#settled.pipe(mergeMap(recordOutcomes));
     this.#batchMachine = batchMachine.provide({
@@ -136,7 +141,7 @@ export class Producer implements AsyncDisposable {
 
   /** True while the producer accepts records. */
   get accepting(): boolean {
-    return this.lifecycle.getSnapshot().value === "open";
+    return this.#accepting;
   }
 
   /**
@@ -147,7 +152,7 @@ export class Producer implements AsyncDisposable {
    * `UnknownTopicError` once the broker has said so.
    */
   send(key: RecordKey, value: RecordValue): Promise<ProduceOutput> {
-    if (!this.accepting) return Promise.reject(new ProducerClosedError());
+    if (!this.#accepting) return Promise.reject(new ProducerClosedError());
     let k: Bytes | null;
     let v: Bytes;
     try {
@@ -162,7 +167,7 @@ export class Producer implements AsyncDisposable {
     if (this.#lanes === null || this.#waiters.length > 0 || this.#buffered + size > this.config.bufferSize) {
       return this.#wait(k, v, size);
     }
-    return Promise.resolve(this.#append(k, v, size));
+    return this.#accepted(this.#append(k, v, size));
   }
 
   /**
@@ -206,12 +211,19 @@ export class Producer implements AsyncDisposable {
 
   #append(key: Bytes | null, value: Bytes, size: number): ProduceOutput {
     const lanes = this.#lanes!;
-    const partition = this.config.partitioner.partition(key, lanes.length);
-    const lane = lanes[partition]!;
+    const { partitioner, batchSize } = this.config;
+    let partition = partitioner.partition(key, lanes.length);
+    let lane = lanes[partition]!;
     let batch = lane.open;
-    if (batch !== null && batch.bytes + size > this.config.batchSize) {
+    if (batch !== null && batch.bytes + size > batchSize) {
       this.#seal(lane, batch, true);
-      batch = null;
+      // A sticky partitioner moves on when a batch fills; a keyless record follows it rather
+      // than opening a lone batch on the partition it just left (as Kafka does).
+      if (key === null && partitioner.onBatchFull) {
+        partition = partitioner.partition(null, lanes.length);
+        lane = lanes[partition]!;
+      }
+      batch = lane.open;
     }
     batch ??= this.#openBatch(lane, partition);
     const index = batch.values.length;
@@ -220,8 +232,34 @@ export class Producer implements AsyncDisposable {
     batch.bytes += size;
     this.#buffered += size;
     this.stats.accepted++;
-    if (batch.bytes >= this.config.batchSize) this.#seal(lane, batch, true);
+    if (batch.bytes >= batchSize) this.#seal(lane, batch, true);
     return new ProduceOutput(batch, index);
+  }
+
+  /**
+   * Resolves a `send()`. Once per filled batch it resolves after a deferral instead of at
+   * once: a caller awaiting `send()` in a loop otherwise never yields to the event loop, so
+   * request timeouts, backoffs and network I/O would wait until the buffer fills.
+   */
+  #accepted(output: ProduceOutput): Promise<ProduceOutput> {
+    if (!this.#yieldDue) return Promise.resolve(output);
+    this.#yieldDue = false;
+    const accepted = new Promise<ProduceOutput>((resolve) => defer(this.config.clock, () => resolve(output)));
+    // The sender is still mid-burst: push the linger-0 flush behind the yield, or it would
+    // send the record that just overflowed as a batch of one.
+    if (this.#lingerToken !== null) this.#armLinger();
+    return accepted;
+  }
+
+  /** Seals open batches once the current burst of sends is over (linger 0). */
+  #armLinger(): void {
+    const token = {};
+    this.#lingerToken = token;
+    defer(this.config.clock, () => {
+      if (this.#lingerToken !== token) return;
+      this.#lingerToken = null;
+      this.#sealOpen();
+    });
   }
 
   #wait(key: Bytes | null, value: Bytes, size: number): Promise<ProduceOutput> {
@@ -304,12 +342,8 @@ export class Producer implements AsyncDisposable {
       batch.lingerTimer = clock.setTimeout(() => {
         if (lane.open === batch) this.#seal(lane, batch, false);
       }, lingerMs);
-    } else if (!this.#lingerScheduled) {
-      this.#lingerScheduled = true;
-      defer(clock, () => {
-        this.#lingerScheduled = false;
-        this.#sealOpen();
-      });
+    } else if (this.#lingerToken === null) {
+      this.#armLinger();
     }
     return batch;
   }
@@ -320,6 +354,7 @@ export class Producer implements AsyncDisposable {
     batch.actor.send({ type: "SEAL" });
     if (full) this.config.partitioner.onBatchFull?.(batch.partition);
     lane.queue.push(batch);
+    if (full) this.#yieldDue = true;
     this.#pump(lane);
   }
 
