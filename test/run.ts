@@ -25,4 +25,17 @@ for (const [i, file] of files.entries()) {
   g.UVU_QUEUE.push([file]);
   await import(new URL(file, import.meta.url).href);
 }
+// uvu prints its totals but does not return them; read them from its output so the run ends
+// with the plain "N passed, N failed" line that CI systems recognise.
+let printed = "";
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  printed += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+  return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+}) as typeof process.stdout.write;
 await exec(false);
+process.stdout.write = write;
+const total = Number(/Total:\s+(\d+)/.exec(printed)?.[1] ?? 0);
+const passed = Number(/Passed:\s+(\d+)/.exec(printed.replace(/\u001b\[\d+m/g, ""))?.[1] ?? 0);
+console.log(`${passed} passed, ${total - passed} failed`);
+if (total === 0) process.exitCode = 1;
