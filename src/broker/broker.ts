@@ -1,7 +1,6 @@
 import {
   AcktorError,
   BatchTooLargeError,
-  ConfigError,
   errorToWire,
   NotEnoughReplicasError,
   RecordTooLargeError,
@@ -30,6 +29,7 @@ import type { ProducerConfig } from "../producer/config.ts";
 import { Producer } from "../producer/producer.ts";
 import { Partition, type PartitionState } from "./partition.ts";
 import { validateTopicName } from "./topic-name.ts";
+import { integerIn } from "../validate.ts";
 
 /** Broker-wide settings. */
 export interface BrokerOptions {
@@ -57,13 +57,6 @@ export interface TopicConfig {
 
 const MiB = 1024 * 1024;
 
-/** Checks that `value` is an integer in range, naming the field otherwise. */
-function integerIn(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(field, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
 
 /**
  * A complete broker in the calling process: topics of partitions with replicas, an ISR and a

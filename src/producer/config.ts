@@ -1,4 +1,5 @@
 import { ConfigError } from "../errors.ts";
+import { describe, integerIn, isClock, isObject, rejectUnknownKeys } from "../validate.ts";
 import { retryPolicy, type RetryPolicy } from "../retry/policy.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
 import type { Isolation } from "../transport/protocol.ts";
@@ -92,12 +93,6 @@ const KEYS = [
   "random",
 ] as const;
 
-function integer(field: string, value: number, min: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new ConfigError(field, `must be an integer >= ${min}, got ${String(value)}`);
-  }
-  return value;
-}
 
 function semantic(value: DeliverySemantic | undefined): DeliverySemantic {
   if (value === undefined) return atLeastOnce();
@@ -111,35 +106,31 @@ function semantic(value: DeliverySemantic | undefined): DeliverySemantic {
 
 /** Validates a producer config, naming the first bad field, and fills in defaults. */
 export function resolveProducerConfig(config: ProducerConfig = {}): ResolvedProducerConfig {
-  if (typeof config !== "object" || config === null) throw new ConfigError("producer", "config must be an object");
-  for (const key of Object.keys(config)) {
-    if (!(KEYS as readonly string[]).includes(key)) throw new ConfigError(key, `unknown option; known: ${KEYS.join(", ")}`);
-  }
+  if (!isObject(config as unknown)) throw new ConfigError("producer", `expected an object, got ${describe(config)}`);
+  rejectUnknownKeys(config, KEYS, "");
   const isolation = config.isolation ?? "read-uncommitted";
   if (isolation !== "read-uncommitted" && isolation !== "read-committed") {
     throw new ConfigError("isolation", `must be "read-uncommitted" or "read-committed", got ${String(isolation)}`);
   }
-  const maxRequestSize = integer("maxRequestSize", config.maxRequestSize ?? 1024 * KiB, 1);
-  const batchSize = integer("batchSize", config.batchSize ?? 16 * KiB, 1);
+  const maxRequestSize = integerIn("maxRequestSize", config.maxRequestSize ?? 1024 * KiB, 1);
+  const batchSize = integerIn("batchSize", config.batchSize ?? 16 * KiB, 1);
   if (batchSize > maxRequestSize) throw new ConfigError("batchSize", `must not exceed maxRequestSize (${maxRequestSize})`);
-  const bufferSize = integer("bufferSize", config.bufferSize ?? 32 * 1024 * KiB, 1);
+  const bufferSize = integerIn("bufferSize", config.bufferSize ?? 32 * 1024 * KiB, 1);
   if (bufferSize < maxRequestSize) throw new ConfigError("bufferSize", `must hold at least one maximal record (${maxRequestSize} bytes)`);
   const clock = config.clock ?? systemClock;
-  if (typeof clock?.now !== "function" || typeof clock.setTimeout !== "function") {
-    throw new ConfigError("clock", "must have now(), setTimeout() and clearTimeout()");
-  }
+  if (!isClock(clock)) throw new ConfigError("clock", `expected a Clock (now, setTimeout, clearTimeout), got ${describe(clock)}`);
   const random = config.random ?? Math.random;
   if (typeof random !== "function") throw new ConfigError("random", "must be a function returning [0, 1)");
   return {
     deliverySemantic: semantic(config.deliverySemantic),
     isolation,
     batchSize,
-    lingerMs: integer("lingerMs", config.lingerMs ?? 0, 0),
+    lingerMs: integerIn("lingerMs", config.lingerMs ?? 0, 0),
     maxRequestSize,
-    maxInFlight: integer("maxInFlight", config.maxInFlight ?? 5, 1),
-    requestTimeout: integer("requestTimeout", config.requestTimeout ?? 30_000, 1),
+    maxInFlight: integerIn("maxInFlight", config.maxInFlight ?? 5, 1),
+    requestTimeout: integerIn("requestTimeout", config.requestTimeout ?? 30_000, 1),
     bufferSize,
-    deliveryTimeout: integer("deliveryTimeout", config.deliveryTimeout ?? 30_000, 0),
+    deliveryTimeout: integerIn("deliveryTimeout", config.deliveryTimeout ?? 30_000, 0),
     partitioner: createPartitioner(config.partitioner ?? "sticky"),
     clock,
     random,

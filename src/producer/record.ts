@@ -1,5 +1,6 @@
 import { InvalidRecordError } from "../errors.ts";
 import type { Bytes } from "../transport/protocol.ts";
+import { describe } from "../validate.ts";
 
 /** A record key: bytes, a string (sent as UTF-8), or none. */
 export type RecordKey = Bytes | string | null | undefined;
@@ -21,10 +22,4 @@ export function keyBytes(key: RecordKey): Bytes | null {
   if (key instanceof Uint8Array) return key;
   if (typeof key === "string") return utf8.encode(key);
   throw new InvalidRecordError("key", `expected a Uint8Array, a string, null or undefined, got ${describe(key)}`);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return (value as object).constructor?.name ?? "object";
-  return typeof value;
 }

@@ -7,6 +7,7 @@
  */
 
 import { ConfigError } from "../errors.ts";
+import { describe, isObject, rejectUnknownKeys } from "../validate.ts";
 
 /**
  * How the delay between retries grows (Fluvio's strategies, with tokio-retry's semantics):
@@ -67,15 +68,10 @@ const KEYS = Object.keys(DEFAULT_RETRY_POLICY) as readonly (keyof RetryPolicy)[]
  */
 export function retryPolicy(input?: Partial<RetryPolicy>, field = "retry"): RetryPolicy {
   if (input === undefined) return DEFAULT_RETRY_POLICY;
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+  if (!isObject(input)) {
     throw new ConfigError(field, `expected an object, got ${describe(input)}`);
   }
-  // A misspelt key (say `maxRetry`) would otherwise silently fall back to the default.
-  for (const key of Object.keys(input)) {
-    if (!(KEYS as readonly string[]).includes(key)) {
-      throw new ConfigError(`${field}.${key}`, `unknown option "${key}"; expected one of ${KEYS.join(", ")}`);
-    }
-  }
+  rejectUnknownKeys(input, KEYS, field);
 
   // Each field is read once, so a getter cannot hand validation one value and the policy another.
   const values = new Map<keyof RetryPolicy, unknown>(KEYS.map((key) => [key, input[key]]));
@@ -124,10 +120,3 @@ function isFiniteAtLeastZero(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value) && value >= 0;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
-  return typeof value;
-}

@@ -14,6 +14,7 @@ import { EventEmitter } from "eventemitter3";
 import { xoroshiro128plus, type RandomGenerator } from "pure-rand";
 import { ConfigError, DisconnectedError, TransportClosedError } from "../errors.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
+import { describe, isClock, isObject, rejectUnknownKeys } from "../validate.ts";
 import { Correlator } from "./correlator.ts";
 import type { Request, ResponseFor } from "./protocol.ts";
 import type { RequestOptions, Transport } from "./transport.ts";
@@ -188,7 +189,7 @@ const WARM_UP_DRAWS = 16;
  */
 export function chaos(transport: Transport, options: ChaosOptions): ChaosTransport {
   if (!isObject(options)) throw new ConfigError("chaos", `expected an object, got ${describe(options)}`);
-  rejectUnknownKeys(options, OPTION_KEYS, "");
+  rejectUnknownKeys(options, OPTION_KEYS, "chaos");
   const seed: unknown = options.seed;
   if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {
     throw new ConfigError("chaos.seed", `expected a (safe) integer, got ${describe(seed)}`);
@@ -329,7 +330,7 @@ export function chaos(transport: Transport, options: ChaosOptions): ChaosTranspo
 
     configure(update: ChaosUpdate): void {
       if (!isObject(update)) throw new ConfigError("chaos", `expected an object, got ${describe(update)}`);
-      rejectUnknownKeys(update, UPDATE_KEYS, " (seed and clock are fixed at creation)");
+      rejectUnknownKeys(update, UPDATE_KEYS, "chaos", " (seed and clock are fixed at creation)");
       // parseUpdate validates everything before anything is assigned: all or nothing.
       Object.assign(settings, parseUpdate(update));
     },
@@ -363,7 +364,7 @@ function parseUpdate(input: ChaosUpdate): Partial<Settings> {
   const delay: unknown = input.delay;
   if (delay !== undefined) {
     if (!isObject(delay)) throw new ConfigError("chaos.delay", `expected { probability, maxMs }, got ${describe(delay)}`);
-    rejectUnknownKeys(delay, ["probability", "maxMs"], "", "chaos.delay");
+    rejectUnknownKeys(delay, ["probability", "maxMs"], "chaos.delay");
     out.delayProbability = probability(delay.probability, "chaos.delay.probability");
     out.delayMaxMs = milliseconds(delay.maxMs, "chaos.delay.maxMs");
   }
@@ -383,14 +384,6 @@ function parseUpdate(input: ChaosUpdate): Partial<Settings> {
   return out;
 }
 
-function rejectUnknownKeys(input: object, known: readonly string[], hint: string, field = "chaos"): void {
-  // A misspelt key (say `dropResponses`) would otherwise silently mean "no such fault".
-  for (const key of Object.keys(input)) {
-    if (!known.includes(key)) {
-      throw new ConfigError(`${field}.${key}`, `unknown option "${key}"${hint}; expected one of ${known.join(", ")}`);
-    }
-  }
-}
 
 function probability(value: unknown, field: string): number {
   if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
@@ -421,23 +414,5 @@ function seededRng(seed: number): RandomGenerator {
   return rng;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
-function isClock(value: unknown): value is Clock {
-  return (
-    isObject(value) &&
-    typeof value.now === "function" &&
-    typeof value.setTimeout === "function" &&
-    typeof value.clearTimeout === "function"
-  );
-}
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
-  return typeof value;
-}

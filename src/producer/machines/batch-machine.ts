@@ -1,23 +1,16 @@
 import { assign, setup } from "xstate";
-import type { RetryPolicy } from "../../retry/policy.ts";
-import { requestMachine, type RequestOutput } from "./request-machine.ts";
+import { type RequestInput, requestMachine, type RequestOutput } from "./request-machine.ts";
 
-/** What a batch actor starts from. */
-export interface BatchInput<B = unknown> {
-  /** The batch's records and identity; passed on to the request actor. */
-  readonly batch: B;
-  readonly policy: RetryPolicy;
-  readonly awaitAck: boolean;
-  readonly random?: () => number;
-}
+/** What a batch actor starts from: everything its request actor needs but the start time. */
+export type BatchInput<B = unknown> = Omit<RequestInput<B>, "startedAt">;
 
 /** A batch actor's memory. */
-export interface BatchContext<B = unknown> extends BatchInput<B> {
+export type BatchContext<B = unknown> = BatchInput<B> & {
   /** Clock time of the dispatch, the start of the retry policy's `timeout`. */
   readonly dispatchedAt: number;
   /** How the request ended, once it has. */
   readonly result: RequestOutput | null;
-}
+};
 
 /** Events the producer drives a batch with. Records are never events: they go into plain arrays. */
 export type BatchEvent =
