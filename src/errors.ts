@@ -28,6 +28,15 @@ export type ErrorCode =
   | "UNDELIVERED"
   | "METADATA_UNAVAILABLE"
   | "REQUEST_INVALID"
+  | "INVALID_PRODUCER_EPOCH"
+  | "PRODUCER_FENCED"
+  | "OUT_OF_ORDER_SEQUENCE"
+  | "UNKNOWN_PRODUCER_ID"
+  | "INVALID_TXN_STATE"
+  | "CONCURRENT_TRANSACTIONS"
+  | "TRANSACTION_TIMED_OUT"
+  | "TRANSACTION_ABORTED"
+  | "INVALID_PRODUCER_ID_MAPPING"
   | "INTERNAL";
 
 /** Base class of every error acktor raises. */
@@ -193,6 +202,81 @@ export class MetadataUnavailableError extends AcktorError {
   }
 }
 
+/** An idempotent producer's epoch is older than the broker's: a newer instance took over. */
+export class InvalidProducerEpochError extends AcktorError {
+  constructor(message: string) {
+    super("INVALID_PRODUCER_EPOCH", message);
+  }
+}
+
+/**
+ * Another producer initialised the same `transactionalId` with a newer epoch. This producer
+ * is a zombie: it is fenced for good, and its open transaction is aborted.
+ */
+export class ProducerFencedError extends AcktorError {
+  constructor(message: string) {
+    super("PRODUCER_FENCED", message);
+  }
+}
+
+/**
+ * A batch's sequence does not follow the last one the broker appended. Retriable while an
+ * earlier batch of the same partition is still unresolved (it will land first); otherwise a
+ * real gap, which the producer resolves by bumping its epoch (idempotent) or aborting
+ * (transactional).
+ */
+export class OutOfOrderSequenceError extends AcktorError {
+  constructor(message: string) {
+    super("OUT_OF_ORDER_SEQUENCE", message, { retriable: true });
+  }
+}
+
+/** The broker has no state for this producer id in this partition. */
+export class UnknownProducerIdError extends AcktorError {
+  constructor(message: string) {
+    super("UNKNOWN_PRODUCER_ID", message);
+  }
+}
+
+/**
+ * A transactional operation that the transaction's state does not allow: beginning while one
+ * is open or committing, sending outside a transaction, writing to a partition not added to
+ * the transaction, ending a transaction that is not open.
+ */
+export class InvalidTxnStateError extends AcktorError {
+  constructor(message: string) {
+    super("INVALID_TXN_STATE", message);
+  }
+}
+
+/** The previous transaction of this id is still completing; retry shortly. */
+export class ConcurrentTransactionsError extends AcktorError {
+  constructor(message: string) {
+    super("CONCURRENT_TRANSACTIONS", message, { retriable: true });
+  }
+}
+
+/** The transaction stayed open past its timeout and the coordinator aborted it. */
+export class TransactionTimedOutError extends AcktorError {
+  constructor(message: string) {
+    super("TRANSACTION_TIMED_OUT", message);
+  }
+}
+
+/** The transaction was aborted (by the caller, or because a write in it failed); nothing in it is visible to read-committed readers. */
+export class TransactionAbortedError extends AcktorError {
+  constructor(message: string, cause?: unknown) {
+    super("TRANSACTION_ABORTED", message, { cause });
+  }
+}
+
+/** The producer id does not belong to the transactional id. */
+export class InvalidProducerIdMappingError extends AcktorError {
+  constructor(message: string) {
+    super("INVALID_PRODUCER_ID_MAPPING", message);
+  }
+}
+
 /** Why a retry policy stopped. */
 export type ExhaustedReason = "max-retries" | "timeout" | "not-retriable";
 
@@ -274,6 +358,22 @@ export function errorFromWire(wire: WireError): AcktorError {
       return new NotLeaderError(wire.message);
     case "NOT_ENOUGH_REPLICAS":
       return new NotEnoughReplicasError(wire.message);
+    case "INVALID_PRODUCER_EPOCH":
+      return new InvalidProducerEpochError(wire.message);
+    case "PRODUCER_FENCED":
+      return new ProducerFencedError(wire.message);
+    case "OUT_OF_ORDER_SEQUENCE":
+      return new OutOfOrderSequenceError(wire.message);
+    case "UNKNOWN_PRODUCER_ID":
+      return new UnknownProducerIdError(wire.message);
+    case "INVALID_TXN_STATE":
+      return new InvalidTxnStateError(wire.message);
+    case "CONCURRENT_TRANSACTIONS":
+      return new ConcurrentTransactionsError(wire.message);
+    case "TRANSACTION_TIMED_OUT":
+      return new TransactionTimedOutError(wire.message);
+    case "INVALID_PRODUCER_ID_MAPPING":
+      return new InvalidProducerIdMappingError(wire.message);
     default:
       return new AcktorError(wire.code, wire.message);
   }

@@ -204,6 +204,7 @@ export class EmbeddedBroker implements RequestHandler {
       nextOffset: last ? last.offset + 1 : request.offset,
       highWatermark: partition.highWatermark,
       logEndOffset: partition.log.endOffset,
+      lastStableOffset: partition.highWatermark,
     };
   }
 

@@ -152,7 +152,16 @@ interface Settings {
 
 // A Record over ChaosApi, so adding a request kind to the protocol fails to compile here
 // until it is listed.
-const ALL_APIS: Record<ChaosApi, true> = { produce: true, fetch: true, metadata: true };
+const ALL_APIS: Record<ChaosApi, true> = {
+  produce: true,
+  fetch: true,
+  metadata: true,
+  initProducerId: true,
+  addPartitionsToTxn: true,
+  txnOffsetCommit: true,
+  endTxn: true,
+  offsetFetch: true,
+};
 const API_NAMES = Object.keys(ALL_APIS) as ChaosApi[];
 const PROBABILITY_KEYS = ["dropRequest", "dropResponse", "duplicateRequest", "disconnect"] as const;
 const UPDATE_KEYS: readonly string[] = [...PROBABILITY_KEYS, "delay", "reconnectMs", "apis"];
@@ -372,7 +381,7 @@ function parseUpdate(input: ChaosUpdate): Partial<Settings> {
   const apis: unknown = input.apis;
   if (apis !== undefined) {
     if (!Array.isArray(apis)) throw new ConfigError("chaos.apis", `expected an array of api names, got ${describe(apis)}`);
-    const subject: Record<ChaosApi, boolean> = { produce: false, fetch: false, metadata: false };
+    const subject = Object.fromEntries(API_NAMES.map((api) => [api, false])) as Record<ChaosApi, boolean>;
     apis.forEach((api: unknown, i) => {
       if (typeof api !== "string" || !Object.hasOwn(ALL_APIS, api)) {
         throw new ConfigError(`chaos.apis[${i}]`, `expected one of ${API_NAMES.map((a) => `"${a}"`).join(", ")}, got ${describe(api)}`);

@@ -37,10 +37,25 @@ export interface ProduceRequest {
   readonly timeoutMs: number;
   readonly keys: readonly (Bytes | null)[];
   readonly values: readonly Bytes[];
+  /**
+   * Idempotent and transactional writes: the producer's identity and the sequence number of
+   * the batch's first record in this partition. The broker appends a batch only if its
+   * sequence follows the last one it appended for this producer and epoch.
+   */
+  readonly producerId?: number;
+  readonly epoch?: number;
+  readonly baseSequence?: number;
+  /** Set when the batch belongs to a transaction; its partition must have been added to it. */
+  readonly transactionalId?: string;
 }
 
-/** The offset given to the batch's first record; record `i` has offset `baseOffset + i`. */
-export type ProduceResponse = Result<{ readonly baseOffset: number }>;
+/**
+ * The offset given to the batch's first record; record `i` has offset `baseOffset + i`.
+ * `duplicate` says the broker had already appended this batch (a retry whose first ack was
+ * lost) and answers with the original offsets; a duplicate older than the broker's window
+ * has `baseOffset` -1 (unknown).
+ */
+export type ProduceResponse = Result<{ readonly baseOffset: number; readonly duplicate?: boolean }>;
 
 /** Reads a partition's log from `offset`. */
 export interface FetchRequest {
@@ -66,6 +81,8 @@ export type FetchResponse = Result<{
   readonly nextOffset: number;
   readonly highWatermark: number;
   readonly logEndOffset: number;
+  /** The first offset of the earliest open transaction, or the HW if none is open. */
+  readonly lastStableOffset: number;
 }>;
 
 /** Asks for a topic's shape. */
@@ -77,8 +94,86 @@ export interface MetadataRequest {
 /** A topic's partition count. */
 export type MetadataResponse = Result<{ readonly topic: string; readonly partitions: number }>;
 
+/**
+ * Gets a producer id and epoch. With a `transactionalId` it returns that id's producer id
+ * with the epoch bumped, which fences every older holder of the id and aborts its open
+ * transaction. Without one it returns a new producer id at epoch 0, or, when `producerId`
+ * and `epoch` are given, the same producer id with the next epoch (sequences restart at 0).
+ */
+export interface InitProducerIdRequest {
+  readonly api: "initProducerId";
+  readonly transactionalId?: string;
+  /** How long a transaction may stay open before the coordinator aborts it. */
+  readonly transactionTimeoutMs?: number;
+  readonly producerId?: number;
+  readonly epoch?: number;
+}
+
+export type InitProducerIdResponse = Result<{ readonly producerId: number; readonly epoch: number }>;
+
+/** The identity every transactional request carries; the coordinator fences older epochs. */
+export interface TransactionalIdentity {
+  readonly transactionalId: string;
+  readonly producerId: number;
+  readonly epoch: number;
+}
+
+/** A topic partition. */
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** Adds partitions to the open transaction (starting it), before the first write to each. */
+export interface AddPartitionsToTxnRequest extends TransactionalIdentity {
+  readonly api: "addPartitionsToTxn";
+  readonly partitions: readonly TopicPartition[];
+}
+
+/** A consumer group's position in one partition: the next offset to read. */
+export interface PartitionOffset extends TopicPartition {
+  readonly offset: number;
+}
+
+/**
+ * Makes a consumer group's offsets part of the transaction: they are committed with it, or
+ * dropped if it aborts. `generation`, when given, must match the group's (KIP-447 fencing).
+ */
+export interface TxnOffsetCommitRequest extends TransactionalIdentity {
+  readonly api: "txnOffsetCommit";
+  readonly groupId: string;
+  readonly offsets: readonly PartitionOffset[];
+  readonly generation?: number;
+}
+
+/** Commits or aborts the open transaction: markers go into every partition it touched. */
+export interface EndTxnRequest extends TransactionalIdentity {
+  readonly api: "endTxn";
+  readonly commit: boolean;
+}
+
+/** Reads a consumer group's committed offset for one partition. */
+export interface OffsetFetchRequest extends TopicPartition {
+  readonly api: "offsetFetch";
+  readonly groupId: string;
+}
+
+/** `offset` is null when the group has committed nothing for the partition. */
+export type OffsetFetchResponse = Result<{ readonly offset: number | null }>;
+
+/** An answer that carries nothing but success. */
+export type Ack = Result<Record<never, never>>;
+
 /** Every request a broker answers. */
-export type Request = ProduceRequest | FetchRequest | MetadataRequest;
+export type Request =
+  | ProduceRequest
+  | FetchRequest
+  | MetadataRequest
+  | InitProducerIdRequest
+  | AddPartitionsToTxnRequest
+  | TxnOffsetCommitRequest
+  | EndTxnRequest
+  | OffsetFetchRequest;
 
 /** The response type that answers request type `R`. */
 export type ResponseFor<R extends Request> = R extends ProduceRequest
@@ -87,7 +182,13 @@ export type ResponseFor<R extends Request> = R extends ProduceRequest
     ? FetchResponse
     : R extends MetadataRequest
       ? MetadataResponse
-      : never;
+      : R extends InitProducerIdRequest
+        ? InitProducerIdResponse
+        : R extends OffsetFetchRequest
+          ? OffsetFetchResponse
+          : R extends AddPartitionsToTxnRequest | TxnOffsetCommitRequest | EndTxnRequest
+            ? Ack
+            : never;
 
 /** Anything that answers requests: the embedded broker, or a server behind a network transport. */
 export interface RequestHandler {
