@@ -15,6 +15,10 @@ test("each semantic keeps its promise in the demo, and a seed replays the same t
   assert.is(alo!.semantic, "at-least-once");
   assert.is(alo!.lost, 0);
   assert.ok(alo!.duplicated > 0, "lost acks duplicate under at-least-once");
+  const eos = first[2]!;
+  assert.is(eos.semantic, "exactly-once");
+  assert.is(eos.lost, 0);
+  assert.is(eos.duplicated, 0);
   for (const row of first) {
     assert.is(row.delivered + row.lost, row.sent);
     assert.ok(row.guaranteeHeld);

@@ -12,12 +12,16 @@ import {
 import { type Clock, systemClock } from "../runtime/clock.ts";
 import { inProcessTransport } from "../transport/in-process.ts";
 import type {
+  Ack,
   FetchedRecord,
   FetchRequest,
   FetchResponse,
+  InitProducerIdResponse,
   Isolation,
   MetadataRequest,
   MetadataResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
   ProduceRequest,
   ProduceResponse,
   Request,
@@ -27,8 +31,11 @@ import type {
 import type { Transport } from "../transport/transport.ts";
 import type { ProducerConfig } from "../producer/config.ts";
 import { Producer } from "../producer/producer.ts";
+import { GroupOffsets } from "./group-offsets.ts";
 import { Partition, type PartitionState } from "./partition.ts";
+import { wireInteger, wireString } from "./request-fields.ts";
 import { validateTopicName } from "./topic-name.ts";
+import { TransactionCoordinator, type TransactionSnapshot } from "./transaction-coordinator.ts";
 import { integerIn } from "../validate.ts";
 
 /** Broker-wide settings. */
@@ -41,6 +48,8 @@ export interface BrokerOptions {
   maxBatchBytes?: number;
   /** A follower that has not caught up for this long leaves the ISR. Default 10 000 ms. */
   replicaLagTimeMaxMs?: number;
+  /** The longest transaction timeout a producer may ask for. Default 900 000 ms (Kafka's). */
+  transactionTimeoutMaxMs?: number;
 }
 
 /** A topic's shape. */
@@ -57,10 +66,10 @@ export interface TopicConfig {
 
 const MiB = 1024 * 1024;
 
-
 /**
  * A complete broker in the calling process: topics of partitions with replicas, an ISR and a
- * high watermark, produce and fetch. It answers the same {@link Request}s over the same
+ * high watermark, produce and fetch, idempotent and transactional writes with their
+ * coordinator, and consumer-group offsets. It answers the same {@link Request}s over the same
  * {@link Transport} interface as a remote engine, so code tested here runs unchanged there.
  */
 export class EmbeddedBroker implements RequestHandler {
@@ -70,12 +79,20 @@ export class EmbeddedBroker implements RequestHandler {
   readonly #maxBatchBytes: number;
   readonly #replicaLagTimeMaxMs: number;
   readonly #topics = new Map<string, Partition[]>();
+  readonly #groupOffsets = new GroupOffsets();
+  readonly #coordinator: TransactionCoordinator;
 
   constructor(options: BrokerOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.#maxRecordBytes = integerIn("broker.maxRecordBytes", options.maxRecordBytes ?? MiB, 1);
     this.#maxBatchBytes = integerIn("broker.maxBatchBytes", options.maxBatchBytes ?? 8 * MiB, 1);
     this.#replicaLagTimeMaxMs = integerIn("broker.replicaLagTimeMaxMs", options.replicaLagTimeMaxMs ?? 10_000, 1);
+    this.#coordinator = new TransactionCoordinator({
+      clock: this.clock,
+      transactionTimeoutMaxMs: integerIn("broker.transactionTimeoutMaxMs", options.transactionTimeoutMaxMs ?? 900_000, 1),
+      partition: (topic, partition) => this.partition(topic, partition),
+      groupOffsets: this.#groupOffsets,
+    });
   }
 
   /** The largest record this broker accepts, in bytes. */
@@ -100,7 +117,7 @@ export class EmbeddedBroker implements RequestHandler {
     };
     this.#topics.set(
       name,
-      Array.from({ length: partitions }, () => new Partition(options)),
+      Array.from({ length: partitions }, (_, i) => new Partition(options, `${name}[${i}]`)),
     );
   }
 
@@ -123,9 +140,20 @@ export class EmbeddedBroker implements RequestHandler {
     return this.partition(topic, partition).state;
   }
 
+  /** What the transaction coordinator knows of a transactional id, for inspection. */
+  transaction(transactionalId: string): TransactionSnapshot | undefined {
+    return this.#coordinator.transaction(transactionalId);
+  }
+
+  /** A consumer group's committed offset for one partition, or null. */
+  committedOffset(groupId: string, topic: string, partition: number): number | null {
+    return this.#groupOffsets.fetch(groupId, topic, partition);
+  }
+
   /**
-   * Reads one partition directly, without a transport: records from `offset`, up to the HW
-   * for read-committed (the default) or the log end for read-uncommitted.
+   * Reads one partition directly, without a transport: records from `offset`, up to the last
+   * stable offset without aborted transactions for read-committed (the default), or to the
+   * log end for read-uncommitted. Control markers are never returned.
    */
   read(topic: string, partition: number, options: { offset?: number; maxRecords?: number; isolation?: Isolation } = {}): FetchedRecord[] {
     return this.partition(topic, partition).read(options.offset ?? 0, options.maxRecords ?? Infinity, options.isolation ?? "read-committed");
@@ -157,6 +185,19 @@ export class EmbeddedBroker implements RequestHandler {
           return Promise.resolve(this.#fetch(request) as ResponseFor<R>);
         case "metadata":
           return Promise.resolve(this.#metadata(request) as ResponseFor<R>);
+        case "initProducerId":
+          return Promise.resolve({ ok: true, ...this.#coordinator.initProducerId(request) } satisfies InitProducerIdResponse as ResponseFor<R>);
+        case "addPartitionsToTxn":
+          this.#coordinator.addPartitionsToTxn(request);
+          return Promise.resolve({ ok: true } satisfies Ack as ResponseFor<R>);
+        case "txnOffsetCommit":
+          this.#coordinator.txnOffsetCommit(request);
+          return Promise.resolve({ ok: true } satisfies Ack as ResponseFor<R>);
+        case "endTxn":
+          this.#coordinator.endTxn(request);
+          return Promise.resolve({ ok: true } satisfies Ack as ResponseFor<R>);
+        case "offsetFetch":
+          return Promise.resolve(this.#offsetFetch(request) as ResponseFor<R>);
         default:
           throw new AcktorError("REQUEST_INVALID", `unknown request api ${JSON.stringify((request as { api: unknown }).api)}`);
       }
@@ -181,10 +222,49 @@ export class EmbeddedBroker implements RequestHandler {
         `${request.topic}[${request.partition}] has ${partition.state.isr.length} in-sync replica(s), fewer than minInsyncReplicas`,
       );
     }
+    // Any producer field makes it a sequenced write, so a half-filled one is refused, not taken as plain.
+    const sequenced =
+      request.producerId !== undefined || request.epoch !== undefined || request.baseSequence !== undefined || request.transactionalId !== undefined;
+    if (sequenced) return this.#produceSequenced(request, partition, committed);
     const baseOffset = partition.append(keys, values);
     if (!committed) return { ok: true, baseOffset };
-    return partition.whenReplicated(baseOffset + values.length, request.timeoutMs).then((result) => {
-      if (result === "replicated") return { ok: true, baseOffset };
+    return this.#ackWhenReplicated(request, partition, baseOffset, baseOffset + values.length, false);
+  }
+
+  /**
+   * An idempotent or transactional write. A transactional one must first pass the
+   * coordinator (the producer's identity and epoch, and KIP-890: its partition was added to
+   * the open transaction); then the partition's dedup table decides. A duplicate is answered
+   * with the original offsets, and under read-committed only once the original is
+   * replicated, as its first answer would have been.
+   */
+  #produceSequenced(request: ProduceRequest, partition: Partition, committed: boolean): Promise<ProduceResponse> | ProduceResponse {
+    const producerId = wireInteger("producerId", request.producerId);
+    const epoch = wireInteger("epoch", request.epoch);
+    const baseSequence = wireInteger("baseSequence", request.baseSequence);
+    const count = request.values.length;
+    // An empty batch has no sequence to check, and would make the next one look out of order.
+    if (count === 0) throw new AcktorError("REQUEST_INVALID", "an idempotent or transactional batch must hold at least one record");
+    const transactional = request.transactionalId !== undefined;
+    if (transactional) {
+      const transactionalId = wireString("transactionalId", request.transactionalId);
+      this.#coordinator.checkWrite(transactionalId, producerId, epoch, partition, request);
+    }
+    const verdict = partition.checkSequence(producerId, epoch, baseSequence, count, transactional);
+    if (verdict.kind === "error") throw verdict.error;
+    if (verdict.kind === "duplicate") {
+      if (!committed) return { ok: true, baseOffset: verdict.baseOffset, duplicate: true };
+      return this.#ackWhenReplicated(request, partition, verdict.baseOffset, verdict.endOffset, true);
+    }
+    const baseOffset = partition.appendSequenced(request.keys, request.values, producerId, epoch, baseSequence, transactional);
+    if (!committed) return { ok: true, baseOffset };
+    return this.#ackWhenReplicated(request, partition, baseOffset, baseOffset + count, false);
+  }
+
+  /** Holds a read-committed ack until the HW reaches `end`, the end of the batch (or of its original). */
+  #ackWhenReplicated(request: ProduceRequest, partition: Partition, baseOffset: number, end: number, duplicate: boolean): Promise<ProduceResponse> {
+    return partition.whenReplicated(end, request.timeoutMs).then((result) => {
+      if (result === "replicated") return duplicate ? { ok: true, baseOffset, duplicate } : { ok: true, baseOffset };
       const where = `${request.topic}[${request.partition}] offset ${baseOffset}`;
       return failure(
         result === "timed-out"
@@ -196,16 +276,21 @@ export class EmbeddedBroker implements RequestHandler {
 
   #fetch(request: FetchRequest): FetchResponse {
     const partition = this.partition(request.topic, request.partition);
-    const records = partition.read(request.offset, request.maxRecords, request.isolation);
-    const last = records[records.length - 1];
+    const { records, nextOffset } = partition.fetch(request.offset, request.maxRecords, request.isolation);
     return {
       ok: true,
       records,
-      nextOffset: last ? last.offset + 1 : request.offset,
+      nextOffset,
       highWatermark: partition.highWatermark,
       logEndOffset: partition.log.endOffset,
-      lastStableOffset: partition.highWatermark,
+      lastStableOffset: partition.lastStableOffset,
     };
+  }
+
+  #offsetFetch(request: OffsetFetchRequest): OffsetFetchResponse {
+    const groupId = wireString("groupId", request.groupId);
+    this.partition(request.topic, request.partition);
+    return { ok: true, offset: this.#groupOffsets.fetch(groupId, request.topic, request.partition) };
   }
 
   #metadata(request: MetadataRequest): MetadataResponse {

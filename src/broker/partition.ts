@@ -1,7 +1,9 @@
 import { type Actor, createActor } from "xstate";
 import type { Clock } from "../runtime/clock.ts";
+import { InvalidTxnStateError } from "../errors.ts";
 import type { Bytes, FetchedRecord, Isolation } from "../transport/protocol.ts";
-import { PartitionLog } from "./log.ts";
+import { type AbortedTxn, type ControlType, type LogRead, PartitionLog } from "./log.ts";
+import { ProducerStateTable, type SequenceVerdict } from "./producer-state.ts";
 import { replicaMachine } from "./replica-machine.ts";
 
 /** How a partition replicates. */
@@ -41,11 +43,21 @@ interface HeldAck {
   readonly timer: unknown;
 }
 
+/** A transaction whose marker is written but not yet replicated: still unstable, as in Kafka. */
+interface EndedTxn {
+  readonly firstOffset: number;
+  readonly markerOffset: number;
+}
+
 /**
  * One partition: the leader's log, follower replicas, the in-sync replica set (ISR) and the
  * high watermark (HW), the end of what every in-sync replica holds. A read-committed ack is
  * held until the HW covers the batch; a follower that stops or lags past
  * `replicaLagTimeMaxMs` is dropped from the ISR, which lets the HW, and the held acks, move on.
+ *
+ * For exactly-once it also keeps the producers' dedup table, the transactions open here, the
+ * index of aborted transactions and so the last stable offset (LSO), where read-committed
+ * readers stop.
  */
 export class Partition {
   readonly log = new PartitionLog();
@@ -55,9 +67,20 @@ export class Partition {
   #highWatermark = 0;
   #held: HeldAck[] = [];
   #isrCheck: unknown = undefined;
+  readonly #label: string;
+  readonly #producers: ProducerStateTable;
+  /** Open transactions: producer id → offset of the transaction's first record here. */
+  readonly #openTxns = new Map<number, number>();
+  /** Ended transactions whose marker the HW does not cover yet, in marker order. */
+  #ended: EndedTxn[] = [];
+  /** Aborted transactions, in marker order (so by `lastOffset`). */
+  readonly #aborted: AbortedTxn[] = [];
 
-  constructor(options: PartitionOptions) {
+  /** @param label names the partition in error messages, e.g. `orders[2]`. */
+  constructor(options: PartitionOptions, label = "partition") {
     this.#options = options;
+    this.#label = label;
+    this.#producers = new ProducerStateTable(label);
     for (let id = 1; id < options.replicationFactor; id++) {
       const follower = { leo: 0, caughtUpAt: options.clock.now() } as Follower;
       const machine = replicaMachine.provide({
@@ -90,19 +113,97 @@ export class Partition {
     return this.#followers[id - 1]?.actor;
   }
 
-  /** Appends a batch on the leader and starts replicating it. */
+  /**
+   * The last stable offset: the first offset of the earliest transaction not yet decided and
+   * replicated here, or the HW when there is none. Read-committed readers stop at it.
+   */
+  get lastStableOffset(): number {
+    let lso = this.#highWatermark;
+    for (const first of this.#openTxns.values()) if (first < lso) lso = first;
+    // Ended transactions are in marker order, not first-offset order.
+    for (const txn of this.#ended) if (txn.firstOffset < lso) lso = txn.firstOffset;
+    return lso;
+  }
+
+  /** Appends a plain batch (no producer id) on the leader and starts replicating it. */
   append(keys: readonly (Bytes | null)[], values: readonly Bytes[]): number {
-    // A follower that holds everything is caught up as of now, however long it has been idle
-    // (Kafka's lastCaughtUpTimeMs); otherwise the first append after a quiet spell would
-    // drop every lagging-by-design follower from the ISR.
+    this.#beforeAppend();
+    const base = this.log.append(keys, values);
+    this.#afterAppend();
+    return base;
+  }
+
+  /**
+   * Whether a batch from an idempotent or transactional producer is appended, answered as a
+   * duplicate, or refused (see {@link ProducerStateTable.check}). A non-transactional batch
+   * from a producer whose transaction is open here is refused, as in Kafka: it would land
+   * inside the transaction without belonging to it.
+   */
+  checkSequence(producerId: number, epoch: number, baseSequence: number, count: number, transactional: boolean): SequenceVerdict {
+    if (!transactional && this.#openTxns.has(producerId)) {
+      const error = new InvalidTxnStateError(`producer ${producerId} has a transaction open in ${this.#label}; a non-transactional write to it is refused`);
+      return { kind: "error", error };
+    }
+    return this.#producers.check(producerId, epoch, baseSequence, count, transactional);
+  }
+
+  /**
+   * Appends a batch that {@link checkSequence} allowed, records it in the dedup table and,
+   * for the first write of a transaction here, opens the transaction at its first offset.
+   */
+  appendSequenced(
+    keys: readonly (Bytes | null)[],
+    values: readonly Bytes[],
+    producerId: number,
+    epoch: number,
+    baseSequence: number,
+    transactional: boolean,
+  ): number {
+    this.#beforeAppend();
+    const base = this.log.append(keys, values, producerId, transactional);
+    this.#producers.record(producerId, epoch, baseSequence, values.length, base);
+    if (transactional && !this.#openTxns.has(producerId)) this.#openTxns.set(producerId, base);
+    this.#afterAppend();
+    return base;
+  }
+
+  /**
+   * Writes the control marker that ends `producerId`'s transaction here (it takes one offset
+   * and replicates like data) and returns its offset. An aborted transaction goes into the
+   * aborted index, so read-committed readers skip its records. The transaction stays
+   * unstable, holding the LSO, until the HW covers its marker: only then is the decision
+   * safe on every in-sync replica.
+   */
+  writeMarker(producerId: number, epoch: number, control: ControlType): number {
+    this.#beforeAppend();
+    const offset = this.log.appendMarker(producerId, control);
+    this.#producers.onMarker(producerId, epoch);
+    const firstOffset = this.#openTxns.get(producerId);
+    if (firstOffset !== undefined) {
+      this.#openTxns.delete(producerId);
+      this.#ended.push({ firstOffset, markerOffset: offset });
+      if (control === "abort") this.#aborted.push({ producerId, firstOffset, lastOffset: offset });
+    }
+    this.#afterAppend();
+    return offset;
+  }
+
+  /**
+   * A follower that holds everything is caught up as of now, however long it has been idle
+   * (Kafka's lastCaughtUpTimeMs); otherwise the first append after a quiet spell would drop
+   * every lagging-by-design follower from the ISR.
+   */
+  #beforeAppend(): void {
     const now = this.#options.clock.now();
     for (const follower of this.#followers) if (follower.leo >= this.log.endOffset) follower.caughtUpAt = now;
-    const base = this.log.append(keys, values);
+  }
+
+  /** Starts replicating what was just appended. */
+  #afterAppend(): void {
     const leo = this.log.endOffset;
     const at = this.#options.clock.now();
     for (const follower of this.#followers) follower.actor.send({ type: "APPENDED", leo, at });
     this.#advance();
-    return base;
   }
 
   /** Restarts a stopped follower; it catches up from the leader's current end. */
@@ -131,10 +232,39 @@ export class Partition {
     });
   }
 
-  /** Reads from `offset`: up to the HW for read-committed, up to the log end otherwise. */
+  /** The records of {@link fetch}. */
   read(offset: number, maxRecords: number, isolation: Isolation): FetchedRecord[] {
-    const upTo = isolation === "read-committed" ? this.#highWatermark : this.log.endOffset;
-    return this.log.read(offset, upTo, maxRecords);
+    return this.fetch(offset, maxRecords, isolation).records;
+  }
+
+  /**
+   * Reads from `offset`. Read-committed reads stop at the LSO (never beyond the HW) and skip
+   * aborted transactions; read-uncommitted reads go to the log end and include them. Neither
+   * returns control markers.
+   */
+  fetch(offset: number, maxRecords: number, isolation: Isolation): LogRead {
+    if (isolation !== "read-committed") return this.log.read(offset, this.log.endOffset, maxRecords, null);
+    const upTo = this.lastStableOffset;
+    return this.log.read(offset, upTo, maxRecords, this.#abortedIn(offset, upTo));
+  }
+
+  /** Aborted transactions with records in [offset, upTo), or null (the common case) if none. */
+  #abortedIn(offset: number, upTo: number): AbortedTxn[] | null {
+    const index = this.#aborted;
+    // The index is ordered by lastOffset: find the first transaction that ends at or after offset.
+    let lo = 0;
+    let hi = index.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (index[mid]!.lastOffset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    let found: AbortedTxn[] | null = null;
+    for (let i = lo; i < index.length; i++) {
+      const txn = index[i]!;
+      if (txn.firstOffset < upTo) (found ??= []).push(txn);
+    }
+    return found;
   }
 
   #onCopied(follower: Follower, id: number, leo: number, asOf: number): void {
@@ -162,6 +292,9 @@ export class Partition {
         ack.resolve(this.enoughReplicas ? "replicated" : "not-enough-replicas");
       }
       if (released > 0) this.#held = this.#held.slice(released);
+      let stable = 0;
+      while (stable < this.#ended.length && this.#ended[stable]!.markerOffset < hw) stable++;
+      if (stable > 0) this.#ended = this.#ended.slice(stable);
     }
     this.#watchLaggards();
   }

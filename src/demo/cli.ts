@@ -11,6 +11,12 @@ function option(name: string, fallback: number): number {
   return value;
 }
 
+const PROMISE: Record<DemoRow["semantic"], string> = {
+  "at-most-once": "no duplicates",
+  "at-least-once": "no loss",
+  "exactly-once": "no loss, no duplicates",
+};
+
 const records = option("--records", 100_000);
 const seed = option("--seed", 7);
 const rows = await runDemo({ records, seed });
@@ -26,7 +32,7 @@ if (process.argv.includes("--json")) {
     ["duplicated", (r) => String(r.duplicated)],
     ["reported failed", (r) => String(r.reportedFailed)],
     ["records/s", (r) => r.recordsPerSecond.toLocaleString("en-US")],
-    ["guarantee", (r) => (r.guaranteeHeld ? (r.semantic === "at-most-once" ? "no duplicates ✓" : "no loss ✓") : "BROKEN ✗")],
+    ["guarantee", (r) => (r.guaranteeHeld ? `${PROMISE[r.semantic]} ✓` : "BROKEN ✗")],
   ];
   const widths = columns.map(([head, cell]) => Math.max(head.length, ...rows.map((r) => cell(r).length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");

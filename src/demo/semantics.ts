@@ -8,7 +8,7 @@ import { chaos } from "../transport/chaos.ts";
 import { EmbeddedBroker } from "../broker/broker.ts";
 import { VirtualClock } from "../runtime/virtual-clock.ts";
 import { createProducer } from "../producer/create.ts";
-import { atLeastOnce, atMostOnce, type DeliverySemantic } from "../producer/config.ts";
+import { atLeastOnce, atMostOnce, type DeliverySemantic, exactlyOnce } from "../producer/config.ts";
 
 /** One line of the demo's table. */
 export interface DemoRow {
@@ -27,7 +27,7 @@ export interface DemoRow {
   readonly recordsPerSecond: number;
   /** Simulated time the run took, faults included. */
   readonly simulatedMs: number;
-  /** Whether the semantic kept its promise: no duplicates, or no loss. */
+  /** Whether the semantic kept its promise: no duplicates, no loss, or neither. */
   readonly guaranteeHeld: boolean;
 }
 
@@ -43,10 +43,8 @@ export const DEMO_FAULTS = { dropRequest: 0.02, dropResponse: 0.02, disconnect: 
 
 /** Runs every semantic through the same faults and reconciles each against its log. */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoRow[]> {
-  const semantics: DeliverySemantic[] = [
-    atMostOnce(),
-    atLeastOnce({ maxRetries: 20, initialDelay: 5, maxDelay: 200, strategy: "exponential" }),
-  ];
+  const retry = { maxRetries: 20, initialDelay: 5, maxDelay: 200, strategy: "exponential" } as const;
+  const semantics: DeliverySemantic[] = [atMostOnce(), atLeastOnce(retry), exactlyOnce({ retry })];
   const rows: DemoRow[] = [];
   for (const semantic of semantics) rows.push(await runOne(semantic, options));
   return rows;
@@ -96,6 +94,10 @@ async function runOne(semantic: DeliverySemantic, options: DemoOptions): Promise
     reportedFailed,
     recordsPerSecond: Math.round(records / seconds),
     simulatedMs: Math.round(clock.now()),
-    guaranteeHeld: semantic.kind === "at-most-once" ? duplicated === 0 : lost === 0,
+    guaranteeHeld: {
+      "at-most-once": duplicated === 0,
+      "at-least-once": lost === 0,
+      "exactly-once": lost === 0 && duplicated === 0,
+    }[semantic.kind],
   };
 }

@@ -1,4 +1,4 @@
-import type { Actor } from "xstate";
+import type { Actor, AnyActorRef } from "xstate";
 import type { Bytes } from "../transport/protocol.ts";
 import { deferred, type Deferred } from "./deferred.ts";
 import type { batchMachine } from "./machines/batch-machine.ts";
@@ -23,6 +23,10 @@ export class Batch {
   result: RequestOutput | null = null;
   /** Linger timer, while the batch is open. */
   lingerTimer: unknown = undefined;
+  /** Exactly-once: the sequence number of the first record, from its first dispatch. */
+  baseSequence = -1;
+  /** The request actor carrying the batch, once dispatched. */
+  request: AnyActorRef | null = null;
   #confirmation: Confirmation | null = null;
   #confirmed: Deferred<Confirmation> | null = null;
   #settled: Deferred<void> | null = null;

@@ -16,8 +16,33 @@ export interface AtLeastOnce {
   readonly retry: RetryPolicy;
 }
 
-/** How a producer delivers. Build one with {@link atMostOnce} or {@link atLeastOnce}. */
-export type DeliverySemantic = AtMostOnce | AtLeastOnce;
+/**
+ * Idempotent delivery: a producer id, an epoch and per-partition sequence numbers let the
+ * broker drop every retried duplicate, so records are neither lost (while the policy lasts)
+ * nor duplicated, and each partition keeps send order. With a `transactionalId` the producer
+ * is transactional: writes and consumer offsets commit or abort together, and a newer
+ * producer with the same id fences this one.
+ */
+export interface ExactlyOnce {
+  readonly kind: "exactly-once";
+  readonly retry: RetryPolicy;
+  readonly transactionalId: string | null;
+  /** How long a transaction may stay open before the broker aborts it. */
+  readonly transactionTimeoutMs: number;
+}
+
+/** How a producer delivers. Build one with {@link atMostOnce}, {@link atLeastOnce} or {@link exactlyOnce}. */
+export type DeliverySemantic = AtMostOnce | AtLeastOnce | ExactlyOnce;
+
+/** Options of {@link exactlyOnce}. */
+export interface ExactlyOnceOptions {
+  /** Retries; Fluvio's defaults where fields are left out. */
+  retry?: Partial<RetryPolicy>;
+  /** Makes the producer transactional. At most one live producer holds a given id. */
+  transactionalId?: string;
+  /** Default 60 000 ms. */
+  transactionTimeoutMs?: number;
+}
 
 /** At-most-once delivery. */
 export function atMostOnce(): AtMostOnce {
@@ -27,6 +52,22 @@ export function atMostOnce(): AtMostOnce {
 /** At-least-once delivery with a retry policy (Fluvio's defaults where fields are left out). */
 export function atLeastOnce(retry?: Partial<RetryPolicy>): AtLeastOnce {
   return { kind: "at-least-once", retry: retryPolicy(retry, "deliverySemantic.retry") };
+}
+
+/** Exactly-once delivery: idempotent, and transactional with a `transactionalId`. */
+export function exactlyOnce(options: ExactlyOnceOptions = {}): ExactlyOnce {
+  if (!isObject(options as unknown)) throw new ConfigError("deliverySemantic", `expected an object, got ${describe(options)}`);
+  rejectUnknownKeys(options, ["retry", "transactionalId", "transactionTimeoutMs"], "deliverySemantic");
+  const { transactionalId } = options;
+  if (transactionalId !== undefined && (typeof transactionalId !== "string" || transactionalId.length === 0)) {
+    throw new ConfigError("deliverySemantic.transactionalId", `expected a non-empty string, got ${describe(transactionalId)}`);
+  }
+  return {
+    kind: "exactly-once",
+    retry: retryPolicy(options.retry, "deliverySemantic.retry"),
+    transactionalId: transactionalId ?? null,
+    transactionTimeoutMs: integerIn("deliverySemantic.transactionTimeoutMs", options.transactionTimeoutMs ?? 60_000, 1),
+  };
 }
 
 /** Producer settings. Every field is optional. */
@@ -97,11 +138,16 @@ const KEYS = [
 function semantic(value: DeliverySemantic | undefined): DeliverySemantic {
   if (value === undefined) return atLeastOnce();
   if (value?.kind === "at-most-once") return value;
-  if (value?.kind === "at-least-once") {
-    // Re-validate: a hand-built object may not have gone through atLeastOnce().
-    return { kind: "at-least-once", retry: retryPolicy(value.retry, "deliverySemantic.retry") };
+  // Re-validate: a hand-built object may not have gone through the builders.
+  if (value?.kind === "at-least-once") return { kind: "at-least-once", retry: retryPolicy(value.retry, "deliverySemantic.retry") };
+  if (value?.kind === "exactly-once") {
+    return exactlyOnce({
+      retry: value.retry,
+      ...(value.transactionalId === null ? {} : { transactionalId: value.transactionalId }),
+      transactionTimeoutMs: value.transactionTimeoutMs,
+    });
   }
-  throw new ConfigError("deliverySemantic", "use atMostOnce() or atLeastOnce(policy)");
+  throw new ConfigError("deliverySemantic", "use atMostOnce(), atLeastOnce(policy) or exactlyOnce(options)");
 }
 
 /** Validates a producer config, naming the first bad field, and fills in defaults. */
@@ -121,13 +167,16 @@ export function resolveProducerConfig(config: ProducerConfig = {}): ResolvedProd
   if (!isClock(clock)) throw new ConfigError("clock", `expected a Clock (now, setTimeout, clearTimeout), got ${describe(clock)}`);
   const random = config.random ?? Math.random;
   if (typeof random !== "function") throw new ConfigError("random", "must be a function returning [0, 1)");
+  const deliverySemantic = semantic(config.deliverySemantic);
   return {
-    deliverySemantic: semantic(config.deliverySemantic),
+    deliverySemantic,
     isolation,
     batchSize,
     lingerMs: integerIn("lingerMs", config.lingerMs ?? 0, 0),
     maxRequestSize,
-    maxInFlight: integerIn("maxInFlight", config.maxInFlight ?? 5, 1),
+    // The broker remembers a producer's last 5 batches per partition: more in flight and a
+    // retried duplicate could fall outside that window.
+    maxInFlight: integerIn("maxInFlight", config.maxInFlight ?? 5, 1, deliverySemantic.kind === "exactly-once" ? 5 : Number.MAX_SAFE_INTEGER),
     requestTimeout: integerIn("requestTimeout", config.requestTimeout ?? 30_000, 1),
     bufferSize,
     deliveryTimeout: integerIn("deliveryTimeout", config.deliveryTimeout ?? 30_000, 0),

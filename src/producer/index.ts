@@ -1,5 +1,7 @@
-export { Producer, type ProducerStats } from "./producer.ts";
-export { atLeastOnce, atMostOnce, type AtLeastOnce, type AtMostOnce, type DeliverySemantic, type ProducerConfig, type ResolvedProducerConfig } from "./config.ts";
+export { Producer, type ProducerStats, type TransactionContext } from "./producer.ts";
+export type { TransactionReport } from "./transactions.ts";
+export { transactionMachine, type TransactionEvent } from "./machines/transaction-machine.ts";
+export { atLeastOnce, atMostOnce, exactlyOnce, type AtLeastOnce, type AtMostOnce, type ExactlyOnce, type ExactlyOnceOptions, type DeliverySemantic, type ProducerConfig, type ResolvedProducerConfig } from "./config.ts";
 export { ProduceOutput } from "./output.ts";
 export type { BatchReport, RecordMetadata, RecordOutcome } from "./outcome.ts";
 export type { RecordKey, RecordValue } from "./record.ts";

@@ -40,6 +40,14 @@ export type BatchReport =
   | (ReportBase & { readonly type: "sent-unconfirmed"; readonly attempts: number })
   | (ReportBase & { readonly type: "failed"; readonly error: DeliveryFailedError; readonly attempts: number });
 
+/**
+ * Offset of record `index` of a batch based at `baseOffset`. A duplicate older than the
+ * broker's dedup window is acknowledged without its offsets (-1, Kafka's unknown offset).
+ */
+export function offsetOf(baseOffset: number, index: number): number {
+  return baseOffset < 0 ? -1 : baseOffset + index;
+}
+
 /** The outcome of record `index` of a settled batch. */
 export function recordOutcome(batch: Batch, index: number): RecordOutcome {
   const result = batch.result!;
@@ -52,7 +60,7 @@ export function recordOutcome(batch: Batch, index: number): RecordOutcome {
   };
   switch (result.status) {
     case "delivered":
-      return { ...base, status: "delivered", offset: result.baseOffset + index };
+      return { ...base, status: "delivered", offset: offsetOf(result.baseOffset, index) };
     case "sent":
       return { ...base, status: "sent-unconfirmed" };
     case "failed":

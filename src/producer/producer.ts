@@ -1,28 +1,34 @@
-import { type Actor, createActor } from "xstate";
+import { type Actor, type AnyActorRef, createActor } from "xstate";
 import { mergeMap, type Observable, Subject } from "rxjs";
 import {
+  AcktorError,
   BufferTimeoutError,
   DeliveryFailedError,
   errorFromWire,
+  InvalidTxnStateError,
   MetadataUnavailableError,
+  OutOfOrderSequenceError,
   ProducerClosedError,
   RecordTooLargeError,
   UndeliveredRecordsError,
+  UnknownProducerIdError,
 } from "../errors.ts";
 import { decideRetry } from "../retry/decide.ts";
 import { retryPolicy, type RetryPolicy } from "../retry/policy.ts";
 import { validateTopicName } from "../broker/topic-name.ts";
 import { defer, sleep } from "../runtime/clock.ts";
-import type { Bytes } from "../transport/protocol.ts";
+import type { Bytes, PartitionOffset, ProduceRequest, Request, ResponseFor } from "../transport/protocol.ts";
 import type { Transport } from "../transport/transport.ts";
 import { Batch, type Confirmation } from "./batch.ts";
-import { type ProducerConfig, resolveProducerConfig, type ResolvedProducerConfig } from "./config.ts";
+import { type ExactlyOnce, type ProducerConfig, resolveProducerConfig, type ResolvedProducerConfig } from "./config.ts";
 import { batchMachine } from "./machines/batch-machine.ts";
 import { producerMachine } from "./machines/producer-machine.ts";
 import { type RequestContext, requestMachine, type RequestOutput } from "./machines/request-machine.ts";
 import { type BatchReport, type RecordOutcome, recordOutcomes, settledReport } from "./outcome.ts";
 import { ProduceOutput } from "./output.ts";
 import { keyBytes, type RecordKey, type RecordValue, valueBytes } from "./record.ts";
+import { PartitionSequence } from "./sequencing.ts";
+import { TransactionManager, type TransactionReport } from "./transactions.ts";
 
 type FailedOutput = Extract<RequestOutput, { status: "failed" }>;
 
@@ -33,6 +39,14 @@ interface Lane {
   /** Sealed batches waiting for an in-flight slot, oldest first. */
   readonly queue: Batch[];
   inFlight: number;
+  /** Exactly-once sequencing, or null for the other semantics. */
+  readonly sequence: PartitionSequence | null;
+}
+
+/** What a transaction body gets: sends and offset commits that belong to the transaction. */
+export interface TransactionContext {
+  send(key: RecordKey, value: RecordValue): Promise<ProduceOutput>;
+  sendOffsets(groupId: string, offsets: readonly PartitionOffset[], generation?: number): Promise<void>;
 }
 
 /** A `send()` that waits for metadata or buffer space. */
@@ -89,8 +103,16 @@ export class Producer implements AsyncDisposable {
    * (at-most-once). Built per record only while someone is subscribed.
    */
   readonly outcomes$: Observable<RecordOutcome>;
+  /** One report per committed or aborted transaction (transactional producers only; empty otherwise). */
+  readonly transactions$: Observable<TransactionReport>;
 
   readonly #transport: Transport;
+  readonly #eos: ExactlyOnce | null;
+  /** The transactional side, for a producer with a transactionalId. */
+  readonly #txns: TransactionManager | null;
+  #identity: { producerId: number; epoch: number } | null = null;
+  /** Tells this producer's own (retried or duplicated) init requests apart from another instance's. */
+  readonly #instanceId = crypto.randomUUID();
   readonly #ownsTransport: boolean;
   readonly #policy: RetryPolicy;
   readonly #awaitAck: boolean;
@@ -116,8 +138,11 @@ export class Producer implements AsyncDisposable {
     this.#transport = transport;
     this.#ownsTransport = options.ownsTransport ?? false;
     const semantic = this.config.deliverySemantic;
-    this.#policy = semantic.kind === "at-least-once" ? semantic.retry : NO_RETRY;
+    this.#policy = semantic.kind === "at-most-once" ? NO_RETRY : semantic.retry;
     this.#awaitAck = semantic.kind !== "at-most-once";
+    this.#eos = semantic.kind === "exactly-once" ? semantic : null;
+    this.#txns = this.#eos?.transactionalId ? new TransactionManager(this.#transactionHost(), this.#eos.transactionalId) : null;
+    this.transactions$ = this.#txns?.reports$ ?? new Subject<TransactionReport>().asObservable();
     this.lifecycle = createActor(producerMachine).start();
     // Read on every send(), so cached rather than taken from a snapshot each time.
     this.lifecycle.subscribe((snapshot) => (this.#accepting = snapshot.value === "open"));
@@ -130,13 +155,16 @@ export class Producer implements AsyncDisposable {
             transmit: ({ context, self }) => this.#transmit(context as RequestContext<Batch>, self),
             retrying: ({ context }) => this.#reportRetry(context as RequestContext<Batch>),
           },
+          guards: {
+            myTurn: ({ context }) => this.#isTurn(context.batch as Batch),
+          },
         }),
       },
       actions: {
         settled: ({ context }) => this.#settle(context.batch as Batch, context.result!),
       },
     });
-    this.#loadMetadata().catch(() => {});
+    this.#prepare().catch(() => {});
   }
 
   /** True while the producer accepts records. */
@@ -156,6 +184,7 @@ export class Producer implements AsyncDisposable {
     let k: Bytes | null;
     let v: Bytes;
     try {
+      this.#txns?.requireOpen("send");
       k = keyBytes(key);
       v = valueBytes(value);
     } catch (error) {
@@ -188,12 +217,16 @@ export class Producer implements AsyncDisposable {
   /**
    * Stops accepting records, delivers everything already accepted, then closes. Later
    * `send()` calls reject with {@link ProducerClosedError}. Rejects like {@link flush} if
-   * accepted records could not be delivered; the producer is closed either way.
+   * accepted records could not be delivered; the producer is closed either way. An open
+   * transaction is aborted rather than left for the broker to time out, since a hung
+   * transaction stalls every read-committed reader of its partitions.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.lifecycle.send({ type: "CLOSE" });
       try {
+        const state = this.#txns?.state;
+        if (state === "in-transaction" || state === "abortable") await this.#txns!.abort();
         await this.flush();
       } finally {
         this.lifecycle.send({ type: "DRAINED" });
@@ -205,6 +238,90 @@ export class Producer implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  // ---- transactions --------------------------------------------------------------------
+
+  /** The transaction lifecycle actor of a transactional producer, for inspection. */
+  get transactionActor(): TransactionManager["actor"] | null {
+    return this.#txns?.actor ?? null;
+  }
+
+  /**
+   * Opens a transaction; `send()` and {@link sendOffsets} then belong to it until
+   * {@link commit} or {@link abort}. Throws `InvalidTxnStateError` if one is already open or
+   * ending, and `ProducerFencedError` once a newer producer took the transactional id.
+   */
+  async beginTransaction(): Promise<void> {
+    const txns = this.#transactional("beginTransaction");
+    await this.#prepare();
+    txns.begin();
+  }
+
+  /** Makes a consumer group's offsets part of the open transaction (exactly-once consume-transform-produce). */
+  async sendOffsets(groupId: string, offsets: readonly PartitionOffset[], generation?: number): Promise<void> {
+    return this.#transactional("sendOffsets").sendOffsets(groupId, offsets, generation);
+  }
+
+  /**
+   * Waits for the transaction's writes and commits them with its offsets, atomically. If any
+   * write failed or the coordinator refuses, the transaction is aborted and this rejects with
+   * `ProducerFencedError`, `TransactionTimedOutError` or `TransactionAbortedError`.
+   */
+  async commit(): Promise<void> {
+    return this.#transactional("commit").commit();
+  }
+
+  /** Aborts the open transaction: none of its writes become visible to read-committed readers. */
+  async abort(): Promise<void> {
+    return this.#transactional("abort").abort();
+  }
+
+  /**
+   * Runs `body` in a transaction: commits when it resolves, aborts and rethrows when it throws.
+   *
+   * ```ts
+   * await producer.transaction(async (tx) => {
+   *   await tx.send("key", "value");
+   *   await tx.sendOffsets("group", [{ topic: "in", partition: 0, offset: 42 }]);
+   * });
+   * ```
+   */
+  async transaction<T>(body: (tx: TransactionContext) => Promise<T>): Promise<T> {
+    const txns = this.#transactional("transaction");
+    await this.beginTransaction();
+    let result: T;
+    try {
+      result = await body({
+        send: (key, value) => this.send(key, value),
+        sendOffsets: (groupId, offsets, generation) => this.sendOffsets(groupId, offsets, generation),
+      });
+    } catch (error) {
+      const state = txns.state;
+      if (state === "in-transaction" || state === "abortable") await txns.abort();
+      throw error;
+    }
+    await txns.commit();
+    return result;
+  }
+
+  #transactional(operation: string): TransactionManager {
+    if (this.#txns) return this.#txns;
+    throw new InvalidTxnStateError(`${operation}() needs a transactional producer: use exactlyOnce({ transactionalId })`);
+  }
+
+  #transactionHost() {
+    return {
+      topic: this.topic,
+      identity: () => this.#identity!,
+      call: <R extends Request>(request: R) => this.#call(request),
+      reinit: () => this.#initIdentity(),
+      settle: (batches: Batch[]) => this.#settleAll(batches),
+      resume: (partition: number) => {
+        const lane = this.#lanes?.[partition];
+        if (lane) this.#pump(lane);
+      },
+    };
   }
 
   // ---- accepting records -------------------------------------------------------------
@@ -277,7 +394,7 @@ export class Producer implements AsyncDisposable {
       this.#admit();
     }, deliveryTimeout);
     this.#waiters.push(waiter);
-    if (this.#lanes === null) this.#loadMetadata().catch(() => {});
+    if (this.#lanes === null) this.#prepare().catch(() => {});
     return waiter.promise;
   }
 
@@ -294,37 +411,75 @@ export class Producer implements AsyncDisposable {
   }
 
   /**
-   * Learns the partition count. Metadata reads are idempotent, so they are retried under
-   * every semantic; an answer that the topic does not exist fails the waiting sends.
+   * Learns the partition count and, under exactly-once, gets a producer id and epoch. Both
+   * requests are idempotent, so they are retried under every semantic. If they fail, the
+   * waiting sends fail with them, and a later send() asks again: the topic may exist by then.
    */
-  #loadMetadata(): Promise<void> {
+  #prepare(): Promise<void> {
     this.#metadata ??= (async () => {
-      const { clock, requestTimeout } = this.config;
-      const policy = retryPolicy({ maxRetries: 20, initialDelay: 2, maxDelay: 1000, timeout: Math.max(requestTimeout, this.config.deliveryTimeout) });
-      const started = clock.now();
-      for (let attempts = 1; ; attempts++) {
+      try {
+        let partitions: number;
         try {
-          const answer = await this.#transport.request({ api: "metadata", topic: this.topic }, { timeoutMs: requestTimeout });
-          if (!answer.ok) throw errorFromWire(answer.error);
-          this.#lanes = Array.from({ length: answer.partitions }, () => ({ open: null, queue: [], inFlight: 0 }));
-          this.#admit();
-          return;
+          ({ partitions } = await this.#call({ api: "metadata", topic: this.topic }));
         } catch (error) {
-          const decision = decideRetry(policy, attempts, clock.now() - started, error);
-          if (!decision.retry) {
-            this.#metadata = null; // a later send() asks again: the topic may exist by then
-            const reason = decision.reason === "not-retriable" ? error : new MetadataUnavailableError(this.topic, attempts, error);
-            for (const waiter of this.#waiters.splice(0)) {
-              clock.clearTimeout(waiter.timer);
-              waiter.reject(reason);
-            }
-            throw reason;
-          }
-          await sleep(clock, decision.delay);
+          throw error instanceof DeliveryFailedError ? new MetadataUnavailableError(this.topic, error.attempts, error.cause) : error;
         }
+        if (this.#eos) await this.#initIdentity();
+        this.#lanes = Array.from({ length: partitions }, () => ({
+          open: null,
+          queue: [],
+          inFlight: 0,
+          sequence: this.#eos ? new PartitionSequence(this.#identity!.epoch) : null,
+        }));
+        this.#txns?.ready();
+        this.#admit();
+      } catch (error) {
+        this.#metadata = null;
+        for (const waiter of this.#waiters.splice(0)) {
+          this.config.clock.clearTimeout(waiter.timer);
+          waiter.reject(error);
+        }
+        throw error;
       }
     })();
     return this.#metadata;
+  }
+
+  /** Gets (or, for a transactional id, bumps) the producer id and epoch. */
+  async #initIdentity(): Promise<void> {
+    const eos = this.#eos!;
+    const { producerId, epoch } = await this.#call({
+      api: "initProducerId",
+      ...(eos.transactionalId === null ? {} : { transactionalId: eos.transactionalId, instanceId: this.#instanceId }),
+      transactionTimeoutMs: eos.transactionTimeoutMs,
+    });
+    this.#identity = { producerId, epoch };
+    // A new epoch restarts every partition's sequences (only ever with nothing unresolved).
+    for (const lane of this.#lanes ?? []) lane.sequence?.rebase(epoch);
+  }
+
+  /**
+   * Sends a control request (metadata, producer id, transaction steps), retrying retriable
+   * failures: they are idempotent, so a retry can only help. Throws the broker's typed error,
+   * or a {@link DeliveryFailedError} when retries run out.
+   */
+  async #call<R extends Request>(request: R): Promise<Extract<ResponseFor<R>, { ok: true }>> {
+    const { clock, requestTimeout, deliveryTimeout } = this.config;
+    const policy = retryPolicy({ maxRetries: 20, initialDelay: 2, maxDelay: 1000, timeout: Math.max(requestTimeout, deliveryTimeout) });
+    const started = clock.now();
+    for (let attempts = 1; ; attempts++) {
+      let error: unknown;
+      try {
+        const answer = await this.#transport.request(request, { timeoutMs: requestTimeout });
+        if (answer.ok) return answer as Extract<ResponseFor<R>, { ok: true }>;
+        error = errorFromWire(answer.error);
+      } catch (thrown) {
+        error = thrown;
+      }
+      const decision = decideRetry(policy, attempts, clock.now() - started, error);
+      if (!decision.retry) throw decision.reason === "not-retriable" ? error : new DeliveryFailedError(attempts, decision.reason, error);
+      await sleep(clock, decision.delay);
+    }
   }
 
   // ---- batches -----------------------------------------------------------------------
@@ -337,6 +492,7 @@ export class Producer implements AsyncDisposable {
     }).start();
     lane.open = batch;
     this.#unsettled.add(batch);
+    this.#txns?.track(batch);
     const { lingerMs, clock } = this.config;
     if (lingerMs > 0) {
       batch.lingerTimer = clock.setTimeout(() => {
@@ -365,26 +521,44 @@ export class Producer implements AsyncDisposable {
   /** Dispatches queued batches while the partition has free in-flight slots. */
   #pump(lane: Lane): void {
     while (lane.inFlight < this.config.maxInFlight && lane.queue.length > 0) {
-      const batch = lane.queue.shift()!;
+      const batch = lane.queue[0]!;
+      // Exactly-once: no new batch while an older one retries; a transactional batch waits
+      // until its partition is part of the transaction.
+      if (lane.sequence && !lane.sequence.open) return;
+      if (this.#txns && !this.#txns.admitted(batch.partition)) return;
+      lane.queue.shift();
       lane.inFlight++;
+      lane.sequence?.assign(batch);
       batch.actor.send({ type: "DISPATCH", at: this.config.clock.now() });
       if (this.#reports.observed) this.#reports.next({ type: "dispatched", batchId: batch.id, topic: this.topic, partition: batch.partition, records: batch.values.length });
     }
   }
 
   /** The request machine's `transmit`: one attempt of one batch. */
-  #transmit(context: RequestContext<Batch>, self: { send(event: { type: "SENT" } | { type: "ACK"; baseOffset: number } | { type: "ERROR"; error: unknown; at: number }): void }): void {
+  #transmit(context: RequestContext<Batch>, self: AnyActorRef): void {
     const { batch } = context;
     const { clock, requestTimeout, isolation } = this.config;
     // An attempt never outlives the policy's overall timeout.
     const remaining = context.policy.timeout - (clock.now() - context.startedAt);
     const timeoutMs = Math.max(1, Math.min(requestTimeout, remaining));
-    const reply = this.#transport.request(
-      { api: "produce", topic: this.topic, partition: batch.partition, isolation, timeoutMs, keys: batch.keys, values: batch.values },
-      { timeoutMs },
-    );
+    const sequence = this.#lanes![batch.partition]!.sequence;
+    batch.request = self;
+    const request: ProduceRequest = { api: "produce", topic: this.topic, partition: batch.partition, isolation, timeoutMs, keys: batch.keys, values: batch.values };
+    const reply = this.#transport.request(sequence ? { ...request, ...this.#idempotence(batch, sequence) } : request, { timeoutMs });
     self.send({ type: "SENT" });
-    if (context.awaitAck) {
+    if (sequence) {
+      sequence.outstanding++;
+      reply.then(
+        (answer) => {
+          this.#answered(batch.partition);
+          self.send(answer.ok ? { type: "ACK", baseOffset: answer.baseOffset } : { type: "ERROR", error: this.#judge(batch, errorFromWire(answer.error)), at: clock.now() });
+        },
+        (error: unknown) => {
+          this.#answered(batch.partition);
+          self.send({ type: "ERROR", error, at: clock.now() });
+        },
+      );
+    } else if (context.awaitAck) {
       reply.then(
         (answer) => self.send(answer.ok ? { type: "ACK", baseOffset: answer.baseOffset } : { type: "ERROR", error: errorFromWire(answer.error), at: clock.now() }),
         (error: unknown) => self.send({ type: "ERROR", error, at: clock.now() }),
@@ -402,8 +576,71 @@ export class Producer implements AsyncDisposable {
     }
   }
 
+  /** The identity and sequence fields of an exactly-once produce request. */
+  #idempotence(batch: Batch, sequence: PartitionSequence) {
+    const transactionalId = this.#eos?.transactionalId;
+    return {
+      producerId: this.#identity!.producerId,
+      epoch: sequence.epoch,
+      baseSequence: batch.baseSequence,
+      ...(transactionalId ? { transactionalId } : {}),
+    };
+  }
+
+  /**
+   * Reads a sequence error in context. For a batch behind an unresolved one it only means the
+   * earlier batch has not landed yet: retry in turn. For the oldest unresolved batch it is a
+   * real gap (an earlier batch failed for good, or the broker lost the producer's state):
+   * an idempotent producer moves the partition to a new epoch and renumbers, which is safe
+   * because the broker appends in order, so nothing from here on was appended; a
+   * transactional producer cannot, and the transaction must abort.
+   */
+  #judge(batch: Batch, error: AcktorError): AcktorError {
+    if (!(error instanceof OutOfOrderSequenceError) && !(error instanceof UnknownProducerIdError)) return error;
+    const sequence = this.#lanes![batch.partition]!.sequence!;
+    if (!sequence.isHead(batch)) return new OutOfOrderSequenceError(error.message);
+    if (this.#txns) return new AcktorError(error.code, `${error.message}; a transaction cannot recover from a sequence gap`);
+    sequence.requestBump();
+    this.#bumpIfQuiet(this.#lanes![batch.partition]!);
+    return new OutOfOrderSequenceError(`${error.message}; moving partition ${batch.partition} to a new epoch`);
+  }
+
+  /** An exactly-once request was answered. */
+  #answered(partition: number): void {
+    const lane = this.#lanes![partition]!;
+    lane.sequence!.outstanding--;
+    this.#bumpIfQuiet(lane);
+  }
+
+  /** Moves a partition to a new epoch once no answer from the old one can arrive. */
+  #bumpIfQuiet(lane: Lane): void {
+    const sequence = lane.sequence!;
+    if (!sequence.takeBump()) return;
+    const { producerId } = this.#identity!;
+    // If no new epoch can be had, the batches go on under the old one; their own retry
+    // policies bound how long they keep trying.
+    const resume = (epoch: number) => {
+      this.#poke(sequence.rebase(epoch));
+      this.#pump(lane);
+    };
+    this.#call({ api: "initProducerId", producerId, epoch: sequence.epoch }).then(
+      ({ epoch }) => resume(epoch),
+      () => resume(sequence.epoch),
+    );
+  }
+
+  /** Lets the oldest unresolved batch of a partition retry, if it waits for its turn. */
+  #poke(batch: Batch | undefined): void {
+    batch?.request?.send({ type: "TURN", at: this.config.clock.now() });
+  }
+
+  #isTurn(batch: Batch): boolean {
+    return this.#lanes![batch.partition]!.sequence?.isTurn(batch) ?? true;
+  }
+
   #reportRetry(context: RequestContext<Batch>): void {
     this.stats.retries++;
+    this.#lanes![context.batch.partition]!.sequence?.retrying(context.batch);
     if (!this.#reports.observed) return;
     const { batch, decision } = context;
     this.#reports.next({
@@ -423,6 +660,8 @@ export class Producer implements AsyncDisposable {
     const records = batch.values.length;
     const lane = this.#lanes![batch.partition]!;
     lane.inFlight--;
+    if (lane.sequence) this.#poke(lane.sequence.resolve(batch));
+    if (result.status === "failed") this.#txns?.fail(result.error.cause ?? result.error);
     this.#buffered -= batch.bytes;
     this.#unsettled.delete(batch);
     this.stats.batches++;

@@ -103,6 +103,12 @@ export type MetadataResponse = Result<{ readonly topic: string; readonly partiti
 export interface InitProducerIdRequest {
   readonly api: "initProducerId";
   readonly transactionalId?: string;
+  /**
+   * Identifies the producer instance. A repeat from the instance that already holds the
+   * transactional id (a retried or duplicated request) returns the current epoch instead of
+   * bumping it, so a producer never fences itself; any other instance bumps and fences.
+   */
+  readonly instanceId?: string;
   /** How long a transaction may stay open before the coordinator aborts it. */
   readonly transactionTimeoutMs?: number;
   readonly producerId?: number;

@@ -23,7 +23,8 @@ export interface RequestContext<B = unknown> extends RequestInput<B> {
   readonly attempts: number;
   readonly lastError: unknown;
   readonly decision: RetryDecision | null;
-  readonly baseOffset: number;
+  /** Set once acked; -1 when the broker acked a duplicate without its offsets. */
+  readonly baseOffset: number | null;
   readonly error: DeliveryFailedError | null;
 }
 
@@ -34,7 +35,9 @@ export type RequestEvent =
   /** The broker acknowledged; the first record got `baseOffset`. */
   | { type: "ACK"; baseOffset: number }
   /** The attempt failed; `at` is the clock time, which the retry decision measures from. */
-  | { type: "ERROR"; error: unknown; at: number };
+  | { type: "ERROR"; error: unknown; at: number }
+  /** An earlier batch of the partition was resolved: a waiting retry may now go. */
+  | { type: "TURN"; at: number };
 
 /** How a request ended. */
 export type RequestOutput =
@@ -48,7 +51,9 @@ export type RequestOutput =
  *
  * `sending → awaiting-ack → delivered`, or on a failed attempt
  * `awaiting-ack → deciding → backoff → sending` while the retry policy allows, else `failed`.
- * At-most-once goes `sending → sent` and never retries.
+ * Under exactly-once a retry whose partition still has an earlier unresolved batch waits in
+ * `waiting-turn` until that one is resolved. At-most-once goes `sending → sent` and never
+ * retries.
  *
  * The machine only decides; the producer provides `transmit` (hand the batch to the
  * transport) and `retrying` (report a retry), and reports back with events. Retries belong to
@@ -76,13 +81,19 @@ export const requestMachine = setup({
     backoff: ({ context }) => (context.decision?.retry ? context.decision.delay : 0),
   },
   guards: {
+    /**
+     * Whether a retry may be sent now. Exactly-once provides it: a retried batch goes only once
+     * every earlier batch of its partition is resolved, so sequences reach the broker in order.
+     */
+    myTurn: () => true,
+    expired: ({ context, event }) => "at" in event && event.at - context.startedAt >= context.policy.timeout,
     fireAndForget: ({ context }) => !context.awaitAck,
     // At-most-once never retries, whatever policy it was handed.
     shouldRetry: ({ context }) => context.awaitAck && context.decision?.retry === true,
   },
 }).createMachine({
   id: "request",
-  context: ({ input }) => ({ ...input, attempts: 0, lastError: null, decision: null, baseOffset: -1, error: null }),
+  context: ({ input }) => ({ ...input, attempts: 0, lastError: null, decision: null, baseOffset: null, error: null }),
   initial: "sending",
   states: {
     sending: {
@@ -104,7 +115,16 @@ export const requestMachine = setup({
     },
     backoff: {
       entry: "retrying",
-      after: { backoff: "sending" },
+      after: { backoff: [{ guard: "myTurn", target: "sending" }, { target: "waiting-turn" }] },
+    },
+    // Backed off, but an earlier batch of the partition is still unresolved.
+    "waiting-turn": {
+      on: {
+        TURN: [
+          { guard: "expired", target: "failed", actions: assign({ decision: { retry: false, reason: "timeout" } }) },
+          { guard: "myTurn", target: "sending" },
+        ],
+      },
     },
     delivered: { type: "final" },
     sent: { type: "final" },
@@ -122,7 +142,7 @@ export const requestMachine = setup({
   },
   output: ({ context }): RequestOutput => {
     if (context.error) return { status: "failed", error: context.error, attempts: context.attempts };
-    if (context.baseOffset >= 0) return { status: "delivered", baseOffset: context.baseOffset, attempts: context.attempts };
+    if (context.baseOffset !== null) return { status: "delivered", baseOffset: context.baseOffset, attempts: context.attempts };
     return { status: "sent", attempts: context.attempts };
   },
 });

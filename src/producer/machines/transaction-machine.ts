@@ -1,0 +1,50 @@
+import { setup } from "xstate";
+
+/** Events that drive a transactional producer. */
+export type TransactionEvent =
+  /** The producer id and epoch arrived. */
+  | { type: "READY" }
+  | { type: "BEGIN" }
+  | { type: "COMMIT" }
+  | { type: "ABORT" }
+  /** The coordinator wrote the commit markers. */
+  | { type: "COMMITTED" }
+  /** The coordinator wrote the abort markers (and the producer holds a usable epoch again). */
+  | { type: "ABORTED" }
+  /** A write or commit failed in a way that only an abort can clean up. */
+  | { type: "ABORTABLE" }
+  /** A newer producer took over the transactional id. */
+  | { type: "FENCED" }
+  /** Anything else the producer cannot recover from. */
+  | { type: "FATAL" };
+
+/**
+ * A transactional producer's lifecycle:
+ *
+ * `initializing → ready → in-transaction → committing | aborting → ready`;
+ * a failed write or commit leads to `abortable`, from which only `ABORT` leads on;
+ * `fenced` (a newer producer holds the id) and `failed` are final.
+ *
+ * Misuse, such as beginning while a transaction is open or committing, is refused before it
+ * reaches the machine, with an error naming the state: the machine never gets stuck.
+ */
+export const transactionMachine = setup({
+  types: { events: {} as TransactionEvent },
+}).createMachine({
+  id: "transaction",
+  initial: "initializing",
+  on: {
+    FENCED: ".fenced",
+    FATAL: ".failed",
+  },
+  states: {
+    initializing: { on: { READY: "ready" } },
+    ready: { on: { BEGIN: "in-transaction" } },
+    "in-transaction": { on: { COMMIT: "committing", ABORT: "aborting", ABORTABLE: "abortable" } },
+    committing: { on: { COMMITTED: "ready", ABORTABLE: "abortable" } },
+    abortable: { on: { ABORT: "aborting" } },
+    aborting: { on: { ABORTED: "ready" } },
+    fenced: { type: "final" },
+    failed: { type: "final" },
+  },
+});
