@@ -325,13 +325,14 @@ export interface WireError {
   size?: number;
   maxSize?: number;
   timeoutMs?: number;
+  field?: string;
 }
 
 /** Turns an error into its wire form, keeping the fields that {@link errorFromWire} needs. */
 export function errorToWire(error: AcktorError): WireError {
   const wire: WireError = { code: error.code, message: error.message };
   const fields = error as unknown as Record<string, unknown>;
-  for (const key of ["topic", "partition", "size", "maxSize", "timeoutMs"] as const) {
+  for (const key of ["topic", "partition", "size", "maxSize", "timeoutMs", "field"] as const) {
     if (typeof fields[key] === "string" || typeof fields[key] === "number") (wire as unknown as Record<string, unknown>)[key] = fields[key];
   }
   return wire;
@@ -340,6 +341,8 @@ export function errorToWire(error: AcktorError): WireError {
 /** Rebuilds the typed error a broker reported. */
 export function errorFromWire(wire: WireError): AcktorError {
   switch (wire.code) {
+    case "CONFIG_INVALID":
+      return wire.field === undefined ? new AcktorError(wire.code, wire.message) : new ConfigError(wire.field, wire.message.replace(/^invalid config "[^"]*": /, ""));
     case "RECORD_TOO_LARGE":
       return new RecordTooLargeError(wire.size ?? 0, wire.maxSize ?? 0);
     case "BATCH_TOO_LARGE":

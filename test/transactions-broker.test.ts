@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { type BrokerOptions, EmbeddedBroker, type TopicConfig } from "../src/broker/broker.ts";
 import {
   type AcktorError,
+  ConfigError,
   errorFromWire,
   InvalidProducerIdMappingError,
   InvalidTxnStateError,
@@ -437,6 +438,9 @@ test("transaction timeouts: 60 s by default, at most transactionTimeoutMaxMs (90
   const tooLong = failed(await t.request({ api: "initProducerId", transactionalId: "longer", transactionTimeoutMs: 900_001 }, OPTS));
   assert.is(tooLong.code, "CONFIG_INVALID");
   assert.ok(tooLong.message.includes("transactionTimeoutMs"), tooLong.message);
+  const rebuilt = errorFromWire(tooLong);
+  assert.instance(rebuilt, ConfigError, "a config error crosses the wire as one");
+  assert.is((rebuilt as ConfigError).field, "transactionTimeoutMs");
   for (const transactionTimeoutMaxMs of [0, 1.5, -1]) {
     assert.throws(
       () => new EmbeddedBroker({ transactionTimeoutMaxMs }),
@@ -516,6 +520,9 @@ test("bad requests are answered with typed errors", async () => {
   const tooLong = failed(await t.request({ api: "initProducerId", transactionalId: "slow", transactionTimeoutMs: 10_001 }, OPTS));
   assert.is(tooLong.code, "CONFIG_INVALID");
   assert.ok(tooLong.message.includes("transactionTimeoutMs"), tooLong.message);
+  const rebuilt = errorFromWire(tooLong);
+  assert.instance(rebuilt, ConfigError, "a config error crosses the wire as one");
+  assert.is((rebuilt as ConfigError).field, "transactionTimeoutMs");
   assert.ok(tooLong.message.includes("10000"), tooLong.message);
   assert.is(broker.transaction("slow"), undefined, "nothing was created");
   assert.is((await init(t, "slow", { transactionTimeoutMs: 10_000 })).epoch, 0);
