@@ -546,22 +546,20 @@ export class Producer implements AsyncDisposable {
     const request: ProduceRequest = { api: "produce", topic: this.topic, partition: batch.partition, isolation, timeoutMs, keys: batch.keys, values: batch.values };
     const reply = this.#transport.request(sequence ? { ...request, ...this.#idempotence(batch, sequence) } : request, { timeoutMs });
     self.send({ type: "SENT" });
-    if (sequence) {
-      sequence.outstanding++;
+    if (context.awaitAck) {
+      if (sequence) sequence.outstanding++;
+      const answered = () => sequence && this.#answered(batch.partition);
       reply.then(
         (answer) => {
-          this.#answered(batch.partition);
-          self.send(answer.ok ? { type: "ACK", baseOffset: answer.baseOffset } : { type: "ERROR", error: this.#judge(batch, errorFromWire(answer.error)), at: clock.now() });
+          answered();
+          if (answer.ok) return self.send({ type: "ACK", baseOffset: answer.baseOffset });
+          const error = errorFromWire(answer.error);
+          self.send({ type: "ERROR", error: sequence ? this.#judge(batch, error) : error, at: clock.now() });
         },
         (error: unknown) => {
-          this.#answered(batch.partition);
+          answered();
           self.send({ type: "ERROR", error, at: clock.now() });
         },
-      );
-    } else if (context.awaitAck) {
-      reply.then(
-        (answer) => self.send(answer.ok ? { type: "ACK", baseOffset: answer.baseOffset } : { type: "ERROR", error: errorFromWire(answer.error), at: clock.now() }),
-        (error: unknown) => self.send({ type: "ERROR", error, at: clock.now() }),
       );
     } else {
       // At-most-once already let go of the batch; the one reply only informs wait().
