@@ -37,6 +37,11 @@ export type ErrorCode =
   | "TRANSACTION_TIMED_OUT"
   | "TRANSACTION_ABORTED"
   | "INVALID_PRODUCER_ID_MAPPING"
+  | "UNKNOWN_MEMBER_ID"
+  | "ILLEGAL_GENERATION"
+  | "PARTITION_NOT_OWNED"
+  | "INCONSISTENT_GROUP_PROTOCOL"
+  | "OFFSET_OUT_OF_RANGE"
   | "INTERNAL";
 
 /** Base class of every error acktor raises. */
@@ -277,6 +282,59 @@ export class InvalidProducerIdMappingError extends AcktorError {
   }
 }
 
+/**
+ * The consumer group has no member with this id: it never joined, it left, or its session
+ * expired and its partitions went to others. It must join again without a member id.
+ */
+export class UnknownMemberIdError extends AcktorError {
+  constructor(message: string) {
+    super("UNKNOWN_MEMBER_ID", message);
+  }
+}
+
+/**
+ * The generation a consumer-group request carries is not the group's current one (KIP-447's
+ * zombie fencing): the group rebalanced since the member last heard. A heartbeat brings the
+ * member up to date; sending the same request again fails again.
+ */
+export class IllegalGenerationError extends AcktorError {
+  constructor(message: string) {
+    super("ILLEGAL_GENERATION", message);
+  }
+}
+
+/**
+ * A consumer-group member asked to commit or read a partition it does not own: the partition
+ * belongs to another member, or was taken from this one at its last heartbeat.
+ */
+export class PartitionNotOwnedError extends AcktorError {
+  readonly topic: string;
+  readonly partition: number;
+  constructor(topic: string, partition: number, message = `this member does not own ${topic}[${partition}]`) {
+    super("PARTITION_NOT_OWNED", message);
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/** A member joined a consumer group with a different topic than the group's members read. */
+export class InconsistentGroupProtocolError extends AcktorError {
+  constructor(message: string) {
+    super("INCONSISTENT_GROUP_PROTOCOL", message);
+  }
+}
+
+/** An offset lies outside the partition's log (beyond its end). */
+export class OffsetOutOfRangeError extends AcktorError {
+  readonly topic: string;
+  readonly partition: number;
+  constructor(topic: string, partition: number, message = `offset out of range for ${topic}[${partition}]`) {
+    super("OFFSET_OUT_OF_RANGE", message);
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
 /** Why a retry policy stopped. */
 export type ExhaustedReason = "max-retries" | "timeout" | "not-retriable";
 
@@ -377,6 +435,16 @@ export function errorFromWire(wire: WireError): AcktorError {
       return new TransactionTimedOutError(wire.message);
     case "INVALID_PRODUCER_ID_MAPPING":
       return new InvalidProducerIdMappingError(wire.message);
+    case "UNKNOWN_MEMBER_ID":
+      return new UnknownMemberIdError(wire.message);
+    case "ILLEGAL_GENERATION":
+      return new IllegalGenerationError(wire.message);
+    case "PARTITION_NOT_OWNED":
+      return new PartitionNotOwnedError(wire.topic ?? "", wire.partition ?? -1, wire.message);
+    case "INCONSISTENT_GROUP_PROTOCOL":
+      return new InconsistentGroupProtocolError(wire.message);
+    case "OFFSET_OUT_OF_RANGE":
+      return new OffsetOutOfRangeError(wire.topic ?? "", wire.partition ?? -1, wire.message);
     default:
       return new AcktorError(wire.code, wire.message);
   }

@@ -16,7 +16,9 @@ import type {
   FetchedRecord,
   FetchRequest,
   FetchResponse,
+  HeartbeatResponse,
   InitProducerIdResponse,
+  JoinGroupResponse,
   Isolation,
   MetadataRequest,
   MetadataResponse,
@@ -31,6 +33,7 @@ import type {
 import type { Transport } from "../transport/transport.ts";
 import type { ProducerConfig } from "../producer/config.ts";
 import { Producer } from "../producer/producer.ts";
+import { GroupCoordinator, type GroupSnapshot } from "./group-coordinator.ts";
 import { GroupOffsets } from "./group-offsets.ts";
 import { Partition, type PartitionState } from "./partition.ts";
 import { wireInteger, wireString } from "./request-fields.ts";
@@ -69,8 +72,9 @@ const MiB = 1024 * 1024;
 /**
  * A complete broker in the calling process: topics of partitions with replicas, an ISR and a
  * high watermark, produce and fetch, idempotent and transactional writes with their
- * coordinator, and consumer-group offsets. It answers the same {@link Request}s over the same
- * {@link Transport} interface as a remote engine, so code tested here runs unchanged there.
+ * coordinator, and consumer groups (membership, partition ownership, offsets). It answers
+ * the same {@link Request}s over the same {@link Transport} interface as a remote engine, so
+ * code tested here runs unchanged there.
  */
 export class EmbeddedBroker implements RequestHandler {
   /** The broker's time source; producers created by {@link producer} share it. */
@@ -79,7 +83,8 @@ export class EmbeddedBroker implements RequestHandler {
   readonly #maxBatchBytes: number;
   readonly #replicaLagTimeMaxMs: number;
   readonly #topics = new Map<string, Partition[]>();
-  readonly #groupOffsets = new GroupOffsets();
+  readonly #groupOffsets: GroupOffsets;
+  readonly #groups: GroupCoordinator;
   readonly #coordinator: TransactionCoordinator;
 
   constructor(options: BrokerOptions = {}) {
@@ -87,6 +92,13 @@ export class EmbeddedBroker implements RequestHandler {
     this.#maxRecordBytes = integerIn("broker.maxRecordBytes", options.maxRecordBytes ?? MiB, 1);
     this.#maxBatchBytes = integerIn("broker.maxBatchBytes", options.maxBatchBytes ?? 8 * MiB, 1);
     this.#replicaLagTimeMaxMs = integerIn("broker.replicaLagTimeMaxMs", options.replicaLagTimeMaxMs ?? 10_000, 1);
+    this.#groupOffsets = new GroupOffsets((groupId, generation) => this.#groups.checkGeneration(groupId, generation));
+    this.#groups = new GroupCoordinator({
+      clock: this.clock,
+      partitionCount: (topic) => this.#partitionsOf(topic).length,
+      partition: (topic, partition) => this.partition(topic, partition),
+      offsets: this.#groupOffsets,
+    });
     this.#coordinator = new TransactionCoordinator({
       clock: this.clock,
       transactionTimeoutMaxMs: integerIn("broker.transactionTimeoutMaxMs", options.transactionTimeoutMaxMs ?? 900_000, 1),
@@ -145,6 +157,11 @@ export class EmbeddedBroker implements RequestHandler {
     return this.#coordinator.transaction(transactionalId);
   }
 
+  /** A consumer group's generation, members and their partitions, for inspection; undefined if never joined. */
+  group(groupId: string): GroupSnapshot | undefined {
+    return this.#groups.group(groupId);
+  }
+
   /** A consumer group's committed offset for one partition, or null. */
   committedOffset(groupId: string, topic: string, partition: number): number | null {
     return this.#groupOffsets.fetch(groupId, topic, partition);
@@ -198,6 +215,16 @@ export class EmbeddedBroker implements RequestHandler {
           return Promise.resolve({ ok: true } satisfies Ack as ResponseFor<R>);
         case "offsetFetch":
           return Promise.resolve(this.#offsetFetch(request) as ResponseFor<R>);
+        case "joinGroup":
+          return Promise.resolve({ ok: true, ...this.#groups.joinGroup(request) } satisfies JoinGroupResponse as ResponseFor<R>);
+        case "heartbeat":
+          return Promise.resolve({ ok: true, ...this.#groups.heartbeat(request) } satisfies HeartbeatResponse as ResponseFor<R>);
+        case "leaveGroup":
+          this.#groups.leaveGroup(request);
+          return Promise.resolve({ ok: true } satisfies Ack as ResponseFor<R>);
+        case "offsetCommit":
+          this.#groups.offsetCommit(request);
+          return Promise.resolve({ ok: true } satisfies Ack as ResponseFor<R>);
         default:
           throw new AcktorError("REQUEST_INVALID", `unknown request api ${JSON.stringify((request as { api: unknown }).api)}`);
       }
@@ -276,6 +303,10 @@ export class EmbeddedBroker implements RequestHandler {
 
   #fetch(request: FetchRequest): FetchResponse {
     const partition = this.partition(request.topic, request.partition);
+    // Any group field makes it a member's fetch, so a half-filled one is refused, not served as plain.
+    if (request.groupId !== undefined || request.memberId !== undefined || request.generation !== undefined) {
+      this.#groups.checkFetch(request, request.topic, request.partition);
+    }
     const { records, nextOffset } = partition.fetch(request.offset, request.maxRecords, request.isolation);
     return {
       ok: true,
@@ -294,9 +325,13 @@ export class EmbeddedBroker implements RequestHandler {
   }
 
   #metadata(request: MetadataRequest): MetadataResponse {
-    const partitions = this.#topics.get(request.topic);
-    if (!partitions) throw new UnknownTopicError(request.topic);
-    return { ok: true, topic: request.topic, partitions: partitions.length };
+    return { ok: true, topic: request.topic, partitions: this.#partitionsOf(request.topic).length };
+  }
+
+  #partitionsOf(topic: string): Partition[] {
+    const partitions = this.#topics.get(topic);
+    if (!partitions) throw new UnknownTopicError(topic);
+    return partitions;
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * Consumer groups' committed offsets: per group, topic and partition, the next offset the
  * group will read. Transactions commit into it (their offsets land only when the transaction
- * commits), and `offsetFetch` reads it. Consumer groups themselves, with members and
- * generations, come later and build on this store.
+ * commits), `offsetCommit` writes it directly, and `offsetFetch` reads it. Membership and
+ * generations live in the group coordinator; this store only asks it to fence a generation.
  *
  * @module
  */
@@ -11,6 +11,16 @@
 export class GroupOffsets {
   // Nested maps rather than a joined string key: nothing to build or parse per lookup.
   readonly #groups = new Map<string, Map<string, Map<number, number>>>();
+  readonly #fence: (groupId: string, generation: number) => void;
+
+  /**
+   * @param fence throws if `generation` is not the group's current one; the group coordinator
+   *   provides it. A callback rather than the coordinator itself, because the coordinator
+   *   also writes through this store.
+   */
+  constructor(fence: (groupId: string, generation: number) => void = () => {}) {
+    this.#fence = fence;
+  }
 
   /** Sets the group's committed offset for one partition. */
   commit(groupId: string, topic: string, partition: number, offset: number): void {
@@ -27,11 +37,12 @@ export class GroupOffsets {
   }
 
   /**
-   * Throws if `generation` is not the group's current one (KIP-447: a zombie consumer whose
-   * partitions moved to another member must not commit). Groups have no generations yet, so
-   * nothing is refused; the consumer-group work fills this in (with an error code for a stale
-   * generation), and the transaction coordinator already calls it for every transactional
-   * offset commit that carries a generation.
+   * Throws `IllegalGenerationError` if the group exists and `generation` is not its current
+   * one (KIP-447: a zombie consumer whose partitions moved to another member must not
+   * commit). The transaction coordinator calls it for every transactional offset commit that
+   * carries a generation.
    */
-  checkGeneration(_groupId: string, _generation: number): void {}
+  checkGeneration(groupId: string, generation: number): void {
+    this.#fence(groupId, generation);
+  }
 }

@@ -161,6 +161,10 @@ const ALL_APIS: Record<ChaosApi, true> = {
   txnOffsetCommit: true,
   endTxn: true,
   offsetFetch: true,
+  joinGroup: true,
+  heartbeat: true,
+  leaveGroup: true,
+  offsetCommit: true,
 };
 const API_NAMES = Object.keys(ALL_APIS) as ChaosApi[];
 const PROBABILITY_KEYS = ["dropRequest", "dropResponse", "duplicateRequest", "disconnect"] as const;

@@ -57,7 +57,11 @@ export interface ProduceRequest {
  */
 export type ProduceResponse = Result<{ readonly baseOffset: number; readonly duplicate?: boolean }>;
 
-/** Reads a partition's log from `offset`. */
+/**
+ * Reads a partition's log from `offset`. A consumer-group member may name itself with
+ * `groupId`, `memberId` and `generation` (all three or none): the broker then serves only a
+ * partition the member owns, so a zombie cannot read what its successor is reading.
+ */
 export interface FetchRequest {
   readonly api: "fetch";
   readonly topic: string;
@@ -65,6 +69,9 @@ export interface FetchRequest {
   readonly offset: number;
   readonly maxRecords: number;
   readonly isolation: Isolation;
+  readonly groupId?: string;
+  readonly memberId?: string;
+  readonly generation?: number;
 }
 
 /** One record as a reader sees it. */
@@ -167,6 +174,63 @@ export interface OffsetFetchRequest extends TopicPartition {
 /** `offset` is null when the group has committed nothing for the partition. */
 export type OffsetFetchResponse = Result<{ readonly offset: number | null }>;
 
+/** Who a consumer-group request comes from: a member, and the group generation it last learned. */
+export interface GroupMemberIdentity {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly generation: number;
+}
+
+/**
+ * Joins a consumer group that reads `topic` (every member of a group reads the same topic).
+ * Without `memberId` the broker makes the member and names it; with one, a current member
+ * renews its session (an unknown id is refused: a removed member must join afresh). Joining
+ * starts a new generation and the broker recomputes who should own which partition.
+ */
+export interface JoinGroupRequest {
+  readonly api: "joinGroup";
+  readonly groupId: string;
+  readonly memberId?: string;
+  readonly topic: string;
+  /** A member silent for this long is removed and its partitions released. */
+  readonly sessionTimeoutMs: number;
+}
+
+/**
+ * The member's id, the group's generation and the partitions the member owns now. It may own
+ * fewer than its share until their previous owners release them; later heartbeats hand them over.
+ */
+export type JoinGroupResponse = Result<{ readonly memberId: string; readonly generation: number; readonly assignment: number[] }>;
+
+/**
+ * Keeps a member's session alive and brings its ownership up to date: partitions it must give
+ * up are released by this very request, and partitions released to it are granted. Its
+ * `generation` may be older than the group's (that is how a member learns of a rebalance),
+ * but not newer.
+ */
+export interface HeartbeatRequest extends GroupMemberIdentity {
+  readonly api: "heartbeat";
+}
+
+/** The group's generation and the partitions the member owns from now on. */
+export type HeartbeatResponse = Result<{ readonly generation: number; readonly assignment: number[] }>;
+
+/** Leaves a consumer group; the member's partitions are released at once. */
+export interface LeaveGroupRequest {
+  readonly api: "leaveGroup";
+  readonly groupId: string;
+  readonly memberId: string;
+}
+
+/**
+ * Commits a group's offsets outside any transaction. Only a member that owns every partition
+ * named, at the group's current generation, may commit them; all are checked before any is stored.
+ */
+export interface OffsetCommitRequest extends GroupMemberIdentity {
+  readonly api: "offsetCommit";
+  readonly offsets: readonly PartitionOffset[];
+}
+
 /** An answer that carries nothing but success. */
 export type Ack = Result<Record<never, never>>;
 
@@ -179,7 +243,11 @@ export type Request =
   | AddPartitionsToTxnRequest
   | TxnOffsetCommitRequest
   | EndTxnRequest
-  | OffsetFetchRequest;
+  | OffsetFetchRequest
+  | JoinGroupRequest
+  | HeartbeatRequest
+  | LeaveGroupRequest
+  | OffsetCommitRequest;
 
 /** The response type that answers request type `R`. */
 export type ResponseFor<R extends Request> = R extends ProduceRequest
@@ -192,9 +260,13 @@ export type ResponseFor<R extends Request> = R extends ProduceRequest
         ? InitProducerIdResponse
         : R extends OffsetFetchRequest
           ? OffsetFetchResponse
-          : R extends AddPartitionsToTxnRequest | TxnOffsetCommitRequest | EndTxnRequest
-            ? Ack
-            : never;
+          : R extends JoinGroupRequest
+            ? JoinGroupResponse
+            : R extends HeartbeatRequest
+              ? HeartbeatResponse
+              : R extends AddPartitionsToTxnRequest | TxnOffsetCommitRequest | EndTxnRequest | LeaveGroupRequest | OffsetCommitRequest
+                ? Ack
+                : never;
 
 /** Anything that answers requests: the embedded broker, or a server behind a network transport. */
 export interface RequestHandler {
