@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { EmbeddedBroker } from "../src/index.ts";
+import type { EmbeddedBroker, Isolation } from "../src/index.ts";
 
 export const RECORD_BYTES = 100;
 
@@ -62,16 +62,18 @@ export interface Reconciliation {
 }
 
 /**
- * Reads every partition of `topic` up to its log end (`read-uncommitted`, so nothing
- * written is hidden behind the high watermark) and counts each sequence number in [0, n).
+ * Reads every partition of `topic` and counts each sequence number in [0, n). By default
+ * (`read-uncommitted`) it reads to the log end, so nothing written is hidden behind the high
+ * watermark; `read-committed` reads what a read-committed consumer would get: up to the last
+ * stable offset, without the records of aborted transactions.
  */
-export function reconcile(broker: EmbeddedBroker, topic: string, partitions: number, n: number): Reconciliation {
+export function reconcile(broker: EmbeddedBroker, topic: string, partitions: number, n: number, isolation: Isolation = "read-uncommitted"): Reconciliation {
   // Uint16 so even a pathological number of copies of one record is counted right.
   const seen = new Uint16Array(n);
   let duplicated = 0;
   let unknown = 0;
   for (let p = 0; p < partitions; p++) {
-    for (const record of broker.read(topic, p, { isolation: "read-uncommitted" })) {
+    for (const record of broker.read(topic, p, { isolation })) {
       const seq = sequenceOf(record.value);
       if (seq >= n || record.value.length !== RECORD_BYTES) {
         unknown++;

@@ -42,6 +42,10 @@ export type ErrorCode =
   | "PARTITION_NOT_OWNED"
   | "INCONSISTENT_GROUP_PROTOCOL"
   | "OFFSET_OUT_OF_RANGE"
+  | "CONSUMER_CLOSED"
+  | "CONSUMER_BUSY"
+  | "POISON_RECORD"
+  | "UNSUPPORTED"
   | "INTERNAL";
 
 /** Base class of every error acktor raises. */
@@ -332,6 +336,51 @@ export class OffsetOutOfRangeError extends AcktorError {
     super("OFFSET_OUT_OF_RANGE", message);
     this.topic = topic;
     this.partition = partition;
+  }
+}
+
+/** The consumer was closed: it reads, commits and runs handlers no more. */
+export class ConsumerClosedError extends AcktorError {
+  constructor(message = "the consumer is closed") {
+    super("CONSUMER_CLOSED", message);
+  }
+}
+
+/**
+ * The consumer is already being read one way (`run`, `records$` or `for await`); a consumer
+ * hands each record to one reader, so a second reader must wait for the first to stop.
+ */
+export class ConsumerBusyError extends AcktorError {
+  constructor(message: string) {
+    super("CONSUMER_BUSY", message);
+  }
+}
+
+/**
+ * A record made its handler fail `deliveries` times, reaching `maxDeliveries`, and there is
+ * no dead-letter topic: its partition stops here (the record stays uncommitted) until
+ * `resume()` is called for it. `cause` is the handler's last error.
+ */
+export class PoisonRecordError extends AcktorError {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly deliveries: number;
+  constructor(topic: string, partition: number, offset: number, deliveries: number, cause: unknown) {
+    super("POISON_RECORD", `${topic}[${partition}] offset ${offset} failed its handler ${deliveries} time(s); the partition is stopped (no deadLetterTopic)`, { cause });
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
+    this.deliveries = deliveries;
+  }
+}
+
+/** The broker or engine behind the transport cannot do what was asked (for example, transactions on an engine without them). */
+export class UnsupportedError extends AcktorError {
+  readonly feature: string;
+  constructor(feature: string, message: string) {
+    super("UNSUPPORTED", message);
+    this.feature = feature;
   }
 }
 

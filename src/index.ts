@@ -1,6 +1,7 @@
 /**
- * acktor: choose how your messages are delivered (at-most-once, at-least-once) and trust
- * it under lost requests, lost acks and dropped connections.
+ * acktor: choose how your messages are delivered (at-most-once, at-least-once, exactly-once),
+ * on the producing and the consuming side, and trust it under lost requests, lost acks,
+ * dropped connections and crashed consumers.
  *
  * @module
  */
@@ -8,6 +9,7 @@ export * from "./errors.ts";
 export * from "./retry/index.ts";
 export * from "./producer/index.ts";
 export { createProducer } from "./producer/create.ts";
+export * from "./consumer/index.ts";
 export { EmbeddedBroker, type BrokerOptions, type TopicConfig } from "./broker/broker.ts";
 export type { PartitionState } from "./broker/partition.ts";
 export { replicaMachine, type ReplicaContext, type ReplicaEvent } from "./broker/replica-machine.ts";

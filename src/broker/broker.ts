@@ -33,13 +33,15 @@ import type {
 import type { Transport } from "../transport/transport.ts";
 import type { ProducerConfig } from "../producer/config.ts";
 import { Producer } from "../producer/producer.ts";
+import type { ConsumerConfig } from "../consumer/config.ts";
+import { Consumer } from "../consumer/consumer.ts";
 import { GroupCoordinator, type GroupSnapshot } from "./group-coordinator.ts";
 import { GroupOffsets } from "./group-offsets.ts";
 import { Partition, type PartitionState } from "./partition.ts";
 import { wireInteger, wireString } from "./request-fields.ts";
 import { validateTopicName } from "./topic-name.ts";
 import { TransactionCoordinator, type TransactionSnapshot } from "./transaction-coordinator.ts";
-import { integerIn } from "../validate.ts";
+import { integerIn, isObject } from "../validate.ts";
 
 /** Broker-wide settings. */
 export interface BrokerOptions {
@@ -190,6 +192,19 @@ export class EmbeddedBroker implements RequestHandler {
     validateTopicName(topic);
     if (!this.#topics.has(topic)) throw new UnknownTopicError(topic);
     return new Producer(this.transport(), topic, { clock: this.clock, ...config }, { ownsTransport: true });
+  }
+
+  /**
+   * A consumer-group member for `topic` on this broker, on its own transport (closed with the
+   * consumer) and this broker's clock unless the config names another. Throws
+   * `UnknownTopicError` at once for a topic that does not exist.
+   */
+  consumer(topic: string, config: ConsumerConfig): Consumer {
+    validateTopicName(topic);
+    if (!this.#topics.has(topic)) throw new UnknownTopicError(topic);
+    // A non-object config goes through as it is, for the consumer to name the problem.
+    const withClock = isObject(config as unknown) ? { clock: this.clock, ...config } : config;
+    return new Consumer(this.transport(), topic, withClock, { ownsTransport: true });
   }
 
   /** Answers one request. Never rejects: broker errors are `ok: false` answers. */

@@ -59,6 +59,8 @@ export interface GroupCoordinatorOptions {
 
 interface Member {
   readonly memberId: string;
+  /** The client instance that joined as this member, so its retried join finds it again. */
+  readonly instanceId: string | undefined;
   sessionTimeoutMs: number;
   /** When the session ends unless the member is heard from again. */
   deadline: number;
@@ -102,9 +104,15 @@ export class GroupCoordinator {
     if (sessionTimeoutMs > MAX_SESSION_TIMEOUT_MS) {
       throw new AcktorError("REQUEST_INVALID", `sessionTimeoutMs ${sessionTimeoutMs} exceeds the broker's maximum of ${MAX_SESSION_TIMEOUT_MS}`);
     }
-    const memberId = request.memberId === undefined ? undefined : wireString("memberId", request.memberId);
-    this.#options.partitionCount(topic);
+    const instanceId = request.instanceId === undefined ? undefined : wireString("instanceId", request.instanceId);
     let group = this.#groups.get(groupId);
+    const memberId =
+      request.memberId === undefined
+        ? instanceId === undefined
+          ? undefined
+          : [...(group?.members.values() ?? [])].find((m) => m.instanceId === instanceId)?.memberId
+        : wireString("memberId", request.memberId);
+    this.#options.partitionCount(topic);
     if (memberId !== undefined) {
       // A removed member's id stays dead: its partitions may already be someone else's.
       group = this.#groupOf(groupId, memberId, group);
@@ -123,7 +131,7 @@ export class GroupCoordinator {
       this.#touch(member);
       this.#sync(group, member);
     } else {
-      member = { memberId: `member-${this.#nextMember++}`, sessionTimeoutMs, deadline: 0, target: new Set(), owned: new Set() };
+      member = { memberId: `member-${this.#nextMember++}`, instanceId, sessionTimeoutMs, deadline: 0, target: new Set(), owned: new Set() };
       this.#touch(member);
       group.topic = topic;
       group.members.set(member.memberId, member);

@@ -16,8 +16,9 @@ import {
 import { decideRetry } from "../retry/decide.ts";
 import { retryPolicy, type RetryPolicy } from "../retry/policy.ts";
 import { validateTopicName } from "../broker/topic-name.ts";
-import { defer, sleep } from "../runtime/clock.ts";
-import type { Bytes, PartitionOffset, ProduceRequest, Request, ResponseFor } from "../transport/protocol.ts";
+import { defer } from "../runtime/clock.ts";
+import type { Bytes, PartitionOffset, ProduceRequest, Request } from "../transport/protocol.ts";
+import { type Answer, call } from "../transport/call.ts";
 import type { Transport } from "../transport/transport.ts";
 import { Batch, type Confirmation } from "./batch.ts";
 import { type ExactlyOnce, type ProducerConfig, resolveProducerConfig, type ResolvedProducerConfig } from "./config.ts";
@@ -458,28 +459,10 @@ export class Producer implements AsyncDisposable {
     for (const lane of this.#lanes ?? []) lane.sequence?.rebase(epoch);
   }
 
-  /**
-   * Sends a control request (metadata, producer id, transaction steps), retrying retriable
-   * failures: they are idempotent, so a retry can only help. Throws the broker's typed error,
-   * or a {@link DeliveryFailedError} when retries run out.
-   */
-  async #call<R extends Request>(request: R): Promise<Extract<ResponseFor<R>, { ok: true }>> {
+  /** A control request (metadata, producer id, transaction steps), retried while that can help. */
+  #call<R extends Request>(request: R): Promise<Answer<R>> {
     const { clock, requestTimeout, deliveryTimeout } = this.config;
-    const policy = retryPolicy({ maxRetries: 20, initialDelay: 2, maxDelay: 1000, timeout: Math.max(requestTimeout, deliveryTimeout) });
-    const started = clock.now();
-    for (let attempts = 1; ; attempts++) {
-      let error: unknown;
-      try {
-        const answer = await this.#transport.request(request, { timeoutMs: requestTimeout });
-        if (answer.ok) return answer as Extract<ResponseFor<R>, { ok: true }>;
-        error = errorFromWire(answer.error);
-      } catch (thrown) {
-        error = thrown;
-      }
-      const decision = decideRetry(policy, attempts, clock.now() - started, error);
-      if (!decision.retry) throw decision.reason === "not-retriable" ? error : new DeliveryFailedError(attempts, decision.reason, error);
-      await sleep(clock, decision.delay);
-    }
+    return call(this.#transport, request, { clock, requestTimeout, timeout: deliveryTimeout });
   }
 
   // ---- batches -----------------------------------------------------------------------
@@ -525,7 +508,16 @@ export class Producer implements AsyncDisposable {
       // Exactly-once: no new batch while an older one retries; a transactional batch waits
       // until its partition is part of the transaction.
       if (lane.sequence && !lane.sequence.open) return;
-      if (this.#txns && !this.#txns.admitted(batch.partition)) return;
+      if (this.#txns) {
+        const refusal = this.#txns.refusal(batch.partition);
+        if (refusal !== undefined) {
+          // Its partition could not join the transaction: it can never go out.
+          lane.queue.shift();
+          batch.actor.send({ type: "REJECT", error: new DeliveryFailedError(0, "not-retriable", refusal) });
+          continue;
+        }
+        if (!this.#txns.admitted(batch.partition)) return;
+      }
       lane.queue.shift();
       lane.inFlight++;
       lane.sequence?.assign(batch);
@@ -657,8 +649,11 @@ export class Producer implements AsyncDisposable {
   #settle(batch: Batch, result: RequestOutput): void {
     const records = batch.values.length;
     const lane = this.#lanes![batch.partition]!;
-    lane.inFlight--;
-    if (lane.sequence) this.#poke(lane.sequence.resolve(batch));
+    // A rejected batch never went out: it held no in-flight slot and no sequence.
+    if (result.attempts > 0) {
+      lane.inFlight--;
+      if (lane.sequence) this.#poke(lane.sequence.resolve(batch));
+    }
     if (result.status === "failed") this.#txns?.fail(result.error.cause ?? result.error);
     this.#buffered -= batch.bytes;
     this.#unsettled.delete(batch);

@@ -37,12 +37,14 @@ export interface TransactionHost {
   reinit(): Promise<void>;
   /** Seals open batches and waits for `batches` to settle; returns the failed ones. */
   settle(batches: Batch[]): Promise<Batch[]>;
-  /** A partition was added to the transaction: its batches may go. */
+  /** A partition was added to the transaction (its batches may go), or refused (they fail). */
   resume(partition: number): void;
 }
 
 interface OpenTransaction {
   readonly partitions: Set<number>;
+  /** Partitions whose addPartitionsToTxn failed, with the error; their batches fail unsent. */
+  readonly refused: Map<number, unknown>;
   readonly adding: Set<number>;
   readonly batches: Batch[];
   readonly offsets: { groupId: string; offsets: readonly PartitionOffset[] }[];
@@ -86,7 +88,7 @@ export class TransactionManager {
   begin(): void {
     this.#require("BEGIN", "begin a transaction");
     this.actor.send({ type: "BEGIN" });
-    this.#current = { partitions: new Set(), adding: new Set(), batches: [], offsets: [], failure: null };
+    this.#current = { partitions: new Set(), adding: new Set(), refused: new Map(), batches: [], offsets: [], failure: null };
   }
 
   /** Throws unless records may be written now. */
@@ -115,10 +117,20 @@ export class TransactionManager {
             txn.partitions.add(partition);
             this.#host.resume(partition);
           },
-          (error: unknown) => this.fail(error),
+          (error: unknown) => {
+            txn.refused.set(partition, error);
+            this.fail(error);
+            // Its waiting batches must fail now, or settling the transaction would wait forever.
+            this.#host.resume(partition);
+          },
         );
     }
     return false;
+  }
+
+  /** Why `partition` could not join the open transaction, or undefined if it could (or has not tried). */
+  refusal(partition: number): unknown {
+    return this.#current?.refused.get(partition);
   }
 
   /** Commits a consumer group's offsets with the transaction (KIP-447: pass the group's generation). */

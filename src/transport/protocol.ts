@@ -191,6 +191,12 @@ export interface JoinGroupRequest {
   readonly api: "joinGroup";
   readonly groupId: string;
   readonly memberId?: string;
+  /**
+   * Identifies the consumer instance. A repeated join from an instance that is already a
+   * member (a retry whose answer was lost) renews that member rather than adding a second,
+   * which would hold a share of the partitions until its session expired.
+   */
+  readonly instanceId?: string;
   readonly topic: string;
   /** A member silent for this long is removed and its partitions released. */
   readonly sessionTimeoutMs: number;

@@ -1,4 +1,5 @@
 import { assign, setup } from "xstate";
+import type { DeliveryFailedError } from "../../errors.ts";
 import { type RequestInput, requestMachine, type RequestOutput } from "./request-machine.ts";
 
 /** What a batch actor starts from: everything its request actor needs but the start time. */
@@ -17,12 +18,18 @@ export type BatchEvent =
   /** Full, lingered long enough, or flushed: no more records go in. */
   | { type: "SEAL" }
   /** An in-flight slot is free: send it. `at` is the clock time. */
-  | { type: "DISPATCH"; at: number };
+  | { type: "DISPATCH"; at: number }
+  /**
+   * The batch can never be sent (its partition could not join the transaction): it fails
+   * without an attempt, so nothing waits on it forever.
+   */
+  | { type: "REJECT"; error: DeliveryFailedError };
 
 /**
  * One batch of records for one partition:
  *
- * `open → sealed → in-flight → delivered | failed`, and for at-most-once `in-flight → sent`
+ * `open → sealed → in-flight → delivered | failed`, `sealed → failed` when it can never be
+ * sent, and for at-most-once `in-flight → sent`
  * (written, unconfirmed). While in flight it runs a {@link requestMachine} child, which owns
  * every attempt and retry; the batch only learns the final result.
  *
@@ -46,7 +53,10 @@ export const batchMachine = setup({
   states: {
     open: { on: { SEAL: "sealed" } },
     sealed: {
-      on: { DISPATCH: { target: "in-flight", actions: assign({ dispatchedAt: ({ event }) => event.at }) } },
+      on: {
+        DISPATCH: { target: "in-flight", actions: assign({ dispatchedAt: ({ event }) => event.at }) },
+        REJECT: { target: "failed", actions: assign({ result: ({ event }) => ({ status: "failed" as const, error: event.error, attempts: 0 }) }) },
+      },
     },
     "in-flight": {
       invoke: {

@@ -1,0 +1,6 @@
+export { Consumer, type BatchHandler, type HandlerContext, type RecordHandler, type RunOptions } from "./consumer.ts";
+export { createConsumer } from "./create.ts";
+export type { CommitStrategy, ConsumerConfig, OffsetReset, ResolvedConsumerConfig } from "./config.ts";
+export type { ConsumedBatch, ConsumedRecord } from "./record.ts";
+export type { ConsumerOutcome } from "./outcome.ts";
+export { consumerMachine, type ConsumerEvent } from "./machines/consumer-machine.ts";
