@@ -46,6 +46,7 @@ export type ErrorCode =
   | "CONSUMER_BUSY"
   | "POISON_RECORD"
   | "UNSUPPORTED"
+  | "ENGINE_UNAVAILABLE"
   | "INTERNAL";
 
 /** Base class of every error acktor raises. */
@@ -384,6 +385,19 @@ export class UnsupportedError extends AcktorError {
   }
 }
 
+/**
+ * An engine (NATS JetStream, …) could not be reached or refused the connection: a bad URL,
+ * nothing listening, failed authentication, JetStream not enabled. `server` names what was
+ * tried; `cause` is the client library's own error.
+ */
+export class EngineUnavailableError extends AcktorError {
+  readonly server: string;
+  constructor(server: string, message: string, cause?: unknown) {
+    super("ENGINE_UNAVAILABLE", `${server}: ${message}`, { cause });
+    this.server = server;
+  }
+}
+
 /** Why a retry policy stopped. */
 export type ExhaustedReason = "max-retries" | "timeout" | "not-retriable";
 
@@ -433,13 +447,14 @@ export interface WireError {
   maxSize?: number;
   timeoutMs?: number;
   field?: string;
+  feature?: string;
 }
 
 /** Turns an error into its wire form, keeping the fields that {@link errorFromWire} needs. */
 export function errorToWire(error: AcktorError): WireError {
   const wire: WireError = { code: error.code, message: error.message };
   const fields = error as unknown as Record<string, unknown>;
-  for (const key of ["topic", "partition", "size", "maxSize", "timeoutMs", "field"] as const) {
+  for (const key of ["topic", "partition", "size", "maxSize", "timeoutMs", "field", "feature"] as const) {
     if (typeof fields[key] === "string" || typeof fields[key] === "number") (wire as unknown as Record<string, unknown>)[key] = fields[key];
   }
   return wire;
@@ -494,6 +509,8 @@ export function errorFromWire(wire: WireError): AcktorError {
       return new InconsistentGroupProtocolError(wire.message);
     case "OFFSET_OUT_OF_RANGE":
       return new OffsetOutOfRangeError(wire.topic ?? "", wire.partition ?? -1, wire.message);
+    case "UNSUPPORTED":
+      return new UnsupportedError(wire.feature ?? "", wire.message);
     default:
       return new AcktorError(wire.code, wire.message);
   }

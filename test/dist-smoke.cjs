@@ -9,6 +9,7 @@ const { EmbeddedBroker, atMostOnce, ProducerClosedError } = require("../dist/ind
   await producer.close();
   const refused = await producer.send(null, "late").then(() => null, (e) => e);
   if (!(refused instanceof ProducerClosedError)) throw new Error("closed producer accepted a record");
+  if (typeof require("../dist/nats.cjs").connectNats !== "function") throw new Error("acktor/nats: connectNats missing");
   console.log("dist CJS ok:", JSON.stringify(meta));
 })().catch((error) => {
   console.error(error);

@@ -10,3 +10,5 @@ await producer.close();
 if (meta.topic !== "smoke" || typeof meta.offset !== "number") throw new Error(`unexpected metadata ${JSON.stringify(meta)}`);
 if (typeof DeliveryFailedError !== "function" || producerMachine.id !== "producer") throw new Error("exports missing");
 console.log("dist ESM ok:", JSON.stringify(meta));
+const nats = await import("../dist/nats.js");
+if (typeof nats.connectNats !== "function") throw new Error("acktor/nats: connectNats missing");

@@ -25,6 +25,11 @@ export class Batch {
   lingerTimer: unknown = undefined;
   /** Exactly-once: the sequence number of the first record, from its first dispatch. */
   baseSequence = -1;
+  /**
+   * Each record's offset, when the broker gave them one by one (an engine whose offsets are
+   * not consecutive within a batch); null when record `i` is at `baseOffset + i`.
+   */
+  offsets: readonly number[] | null = null;
   /** The request actor carrying the batch, once dispatched. */
   request: AnyActorRef | null = null;
   #confirmation: Confirmation | null = null;

@@ -41,10 +41,12 @@ export type BatchReport =
   | (ReportBase & { readonly type: "failed"; readonly error: DeliveryFailedError; readonly attempts: number });
 
 /**
- * Offset of record `index` of a batch based at `baseOffset`. A duplicate older than the
- * broker's dedup window is acknowledged without its offsets (-1, Kafka's unknown offset).
+ * Offset of record `index` of a batch based at `baseOffset`, or as listed in `offsets` when
+ * the broker listed them. A duplicate older than the broker's dedup window is acknowledged
+ * without its offsets (-1, Kafka's unknown offset).
  */
-export function offsetOf(baseOffset: number, index: number): number {
+export function offsetOf(baseOffset: number, index: number, offsets: readonly number[] | null = null): number {
+  if (offsets !== null) return offsets[index] ?? -1;
   return baseOffset < 0 ? -1 : baseOffset + index;
 }
 
@@ -60,7 +62,7 @@ export function recordOutcome(batch: Batch, index: number): RecordOutcome {
   };
   switch (result.status) {
     case "delivered":
-      return { ...base, status: "delivered", offset: offsetOf(result.baseOffset, index) };
+      return { ...base, status: "delivered", offset: offsetOf(result.baseOffset, index, batch.offsets) };
     case "sent":
       return { ...base, status: "sent-unconfirmed" };
     case "failed":

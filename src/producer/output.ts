@@ -34,7 +34,7 @@ export class ProduceOutput {
     const { batch, index } = this;
     return batch.whenConfirmed().then((confirmation) => {
       if ("error" in confirmation) throw confirmation.error;
-      return { topic: batch.topic, partition: batch.partition, offset: offsetOf(confirmation.baseOffset, index) };
+      return { topic: batch.topic, partition: batch.partition, offset: offsetOf(confirmation.baseOffset, index, batch.offsets) };
     });
   }
 

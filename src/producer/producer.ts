@@ -535,7 +535,16 @@ export class Producer implements AsyncDisposable {
     const timeoutMs = Math.max(1, Math.min(requestTimeout, remaining));
     const sequence = this.#lanes![batch.partition]!.sequence;
     batch.request = self;
-    const request: ProduceRequest = { api: "produce", topic: this.topic, partition: batch.partition, isolation, timeoutMs, keys: batch.keys, values: batch.values };
+    const request: ProduceRequest = {
+      api: "produce",
+      topic: this.topic,
+      partition: batch.partition,
+      isolation,
+      timeoutMs,
+      keys: batch.keys,
+      values: batch.values,
+      ...(context.awaitAck ? {} : { ack: false }),
+    };
     const reply = this.#transport.request(sequence ? { ...request, ...this.#idempotence(batch, sequence) } : request, { timeoutMs });
     self.send({ type: "SENT" });
     if (context.awaitAck) {
@@ -544,7 +553,10 @@ export class Producer implements AsyncDisposable {
       reply.then(
         (answer) => {
           answered();
-          if (answer.ok) return self.send({ type: "ACK", baseOffset: answer.baseOffset });
+          if (answer.ok) {
+            if (answer.offsets) batch.offsets = answer.offsets;
+            return self.send({ type: "ACK", baseOffset: answer.baseOffset });
+          }
           const error = errorFromWire(answer.error);
           self.send({ type: "ERROR", error: sequence ? this.#judge(batch, error) : error, at: clock.now() });
         },
@@ -560,7 +572,10 @@ export class Producer implements AsyncDisposable {
         return { error: new DeliveryFailedError(1, decision.retry ? "max-retries" : decision.reason, error) };
       };
       reply.then(
-        (answer) => batch.confirm(answer.ok ? { baseOffset: answer.baseOffset } : once(errorFromWire(answer.error))),
+        (answer) => {
+          if (answer.ok && answer.offsets) batch.offsets = answer.offsets;
+          batch.confirm(answer.ok ? { baseOffset: answer.baseOffset } : once(errorFromWire(answer.error)));
+        },
         (error: unknown) => batch.confirm(once(error)),
       );
     }

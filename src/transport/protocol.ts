@@ -47,15 +47,22 @@ export interface ProduceRequest {
   readonly baseSequence?: number;
   /** Set when the batch belongs to a transaction; its partition must have been added to it. */
   readonly transactionalId?: string;
+  /**
+   * False for at-most-once: the producer never retries, so the write need not be confirmed,
+   * and an engine may skip its acknowledgement (answering with `baseOffset` -1). The embedded
+   * broker confirms all the same, for `wait()`.
+   */
+  readonly ack?: boolean;
 }
 
 /**
- * The offset given to the batch's first record; record `i` has offset `baseOffset + i`.
- * `duplicate` says the broker had already appended this batch (a retry whose first ack was
- * lost) and answers with the original offsets; a duplicate older than the broker's window
- * has `baseOffset` -1 (unknown).
+ * The offset given to the batch's first record; record `i` has offset `baseOffset + i`, or
+ * `offsets[i]` when the broker lists them (an engine whose offsets need not be consecutive
+ * within a batch). `duplicate` says the broker had already appended this batch (a retry whose
+ * first ack was lost) and answers with the original offsets; a duplicate older than the
+ * broker's window has `baseOffset` -1 (unknown).
  */
-export type ProduceResponse = Result<{ readonly baseOffset: number; readonly duplicate?: boolean }>;
+export type ProduceResponse = Result<{ readonly baseOffset: number; readonly offsets?: readonly number[]; readonly duplicate?: boolean }>;
 
 /**
  * Reads a partition's log from `offset`. A consumer-group member may name itself with

@@ -1,0 +1,386 @@
+/**
+ * acktor's transport on NATS JetStream: the same producer runs unchanged on a clustered
+ * engine. A topic with N partitions is one stream with subjects `<topic>.0 … <topic>.N-1`;
+ * an offset is the stream sequence (message framing) or (sequence, index in frame) packed
+ * into one number (batch framing).
+ *
+ * What each semantic means here:
+ * - at-most-once: a plain NATS publish, no PubAck awaited (`wait()` then gives offset -1).
+ * - at-least-once: one JetStream publish per record (or per frame), its PubAck awaited;
+ *   a retry after a lost PubAck writes the record again.
+ * - exactly-once (idempotent): every record (or frame) carries a stable message id made of
+ *   producer id, epoch, partition and sequence, so a retry inside the stream's
+ *   `duplicate_window` is dropped by the server and answered as a duplicate with the
+ *   original sequence. Past the window the server has forgotten the id and a retry is
+ *   stored again: size the window beyond the producer's retry timeout.
+ * - transactions: JetStream has none across subjects; refused with `UnsupportedError`.
+ *
+ * @module
+ */
+import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager, type PubAck, StorageType } from "@nats-io/jetstream";
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection, nanos } from "@nats-io/transport-node";
+import {
+  AcktorError,
+  DisconnectedError,
+  errorToWire,
+  RequestTimedOutError,
+  TransportClosedError,
+  UnknownPartitionError,
+  UnknownTopicError,
+  UnsupportedError,
+} from "../../errors.ts";
+import { validateTopicName } from "../../broker/topic-name.ts";
+import type {
+  Bytes,
+  FetchedRecord,
+  FetchRequest,
+  FetchResponse,
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+  MetadataResponse,
+  ProduceRequest,
+  ProduceResponse,
+  Request,
+  ResponseFor,
+} from "../../transport/protocol.ts";
+import type { RequestOptions, Transport } from "../../transport/transport.ts";
+import { integerIn, isObject, rejectUnknownKeys } from "../../validate.ts";
+import { decodeFrame, encodeFrame, frameOffset, splitFrameOffset } from "./frame.ts";
+
+/** How records travel: one per NATS message (any NATS client can read them), or one acktor batch per message. */
+export type Framing = "message" | "batch";
+
+/** A topic on JetStream. */
+export interface NatsTopicConfig {
+  partitions: number;
+  /** Stream replicas (JetStream clustering). Default 1. */
+  replicas?: number;
+  /** Default `file`. */
+  storage?: "file" | "memory";
+  /** Default `message`. Batch framing gives up reading by plain NATS clients for one PubAck per batch. */
+  framing?: Framing;
+  /** How long the server remembers message ids for exactly-once. Default 120 000 ms (JetStream's own default). */
+  duplicateWindowMs?: number;
+}
+
+/** What a stream's description records, so any acktor client learns the topic's shape. */
+interface TopicShape {
+  readonly partitions: number;
+  readonly framing: Framing;
+}
+
+const DESCRIPTION_PREFIX = "acktor:";
+const KEY_HEADER = "Acktor-Key";
+const FRAME_HEADER = "Acktor-Frame";
+const MAX_PRODUCER_ID = 2 ** 48;
+
+/** The JetStream stream that holds `topic`. Injective: `_` and `.` are escaped, as stream names may not hold dots. */
+export function streamName(topic: string): string {
+  return `ACKTOR_${topic.replace(/_/g, "_5F").replace(/\./g, "_2E")}`;
+}
+
+/** A {@link Transport} to NATS JetStream, plus topic administration. Build it with `connectNats`. */
+export class NatsTransport implements Transport {
+  /** The server(s) this transport connected to, for error messages. */
+  readonly server: string;
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #shapes = new Map<string, Promise<TopicShape>>();
+  /** Message framing: JetStream publishes awaiting their PubAck, across all requests. */
+  readonly #window: Window;
+  #closed = false;
+
+  /** @internal use `connectNats`. */
+  constructor(nc: NatsConnection, jsm: JetStreamManager, server: string, publishWindow: number) {
+    this.#nc = nc;
+    this.#jsm = jsm;
+    this.#js = jetstream(nc);
+    this.server = server;
+    this.#window = new Window(publishWindow);
+  }
+
+  /** Creates the topic's stream, or updates it (partitions may grow, never shrink). */
+  async createTopic(topic: string, config: NatsTopicConfig): Promise<void> {
+    validateTopicName(topic);
+    if (!isObject(config as unknown)) throw new AcktorError("CONFIG_INVALID", `createTopic("${topic}") needs a config with partitions`);
+    rejectUnknownKeys(config, ["partitions", "replicas", "storage", "framing", "duplicateWindowMs"], "topic");
+    const partitions = integerIn("partitions", config.partitions, 1, 65_536);
+    const replicas = integerIn("replicas", config.replicas ?? 1, 1, 5);
+    const framing = config.framing ?? "message";
+    if (framing !== "message" && framing !== "batch") throw new AcktorError("CONFIG_INVALID", `framing must be "message" or "batch", got ${String(framing)}`);
+    const storage = config.storage ?? "file";
+    if (storage !== "file" && storage !== "memory") throw new AcktorError("CONFIG_INVALID", `storage must be "file" or "memory", got ${String(storage)}`);
+    const windowMs = integerIn("duplicateWindowMs", config.duplicateWindowMs ?? 120_000, 100);
+    const shape: TopicShape = { partitions, framing };
+    const stream = {
+      name: streamName(topic),
+      subjects: Array.from({ length: partitions }, (_, p) => `${topic}.${p}`),
+      description: DESCRIPTION_PREFIX + JSON.stringify(shape),
+      storage: storage === "memory" ? StorageType.Memory : StorageType.File,
+      num_replicas: replicas,
+      duplicate_window: nanos(windowMs),
+      allow_direct: true,
+    };
+    await this.#admin(async () => {
+      const existing = await this.#jsm.streams.info(stream.name).catch(() => null);
+      if (existing === null) await this.#jsm.streams.add(stream);
+      else await this.#jsm.streams.update(stream.name, { ...existing.config, ...stream });
+    });
+    this.#shapes.set(topic, Promise.resolve(shape));
+  }
+
+  /** Deletes the topic's stream and everything in it. */
+  async deleteTopic(topic: string): Promise<void> {
+    this.#shapes.delete(topic);
+    await this.#admin(() => this.#jsm.streams.delete(streamName(topic)));
+  }
+
+  request<R extends Request>(request: R, options: RequestOptions): Promise<ResponseFor<R>> {
+    if (this.#closed || this.#nc.isClosed()) return Promise.reject(new TransportClosedError());
+    return this.#answer(request, options) as Promise<ResponseFor<R>>;
+  }
+
+  /** Drains and closes the connection; outstanding requests fail with `TransportClosedError`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#nc.close();
+  }
+
+  async #answer(request: Request, options: RequestOptions): Promise<ResponseFor<Request>> {
+    try {
+      switch (request.api) {
+        case "metadata": {
+          const shape = await this.#shape(request.topic);
+          return { ok: true, topic: request.topic, partitions: shape.partitions } satisfies MetadataResponse;
+        }
+        case "produce":
+          return await this.#produce(request, options);
+        case "fetch":
+          return await this.#fetch(request);
+        case "initProducerId":
+          return this.#initProducerId(request);
+        default:
+          throw new UnsupportedError(
+            request.api,
+            `NATS JetStream: "${request.api}" is not supported by this adapter (${["addPartitionsToTxn", "txnOffsetCommit", "endTxn"].includes(request.api) ? "JetStream has no multi-subject transactions" : "consumer groups on JetStream are not implemented yet"})`,
+          );
+      }
+    } catch (error) {
+      return { ok: false, error: errorToWire(this.#typed(error)) };
+    }
+  }
+
+  /** Learns a topic's shape from its stream's description, once per topic. */
+  #shape(topic: string): Promise<TopicShape> {
+    let shape = this.#shapes.get(topic);
+    if (shape === undefined) {
+      shape = this.#admin(async () => {
+        const info = await this.#jsm.streams.info(streamName(topic)).catch((error: unknown) => {
+          throw nameOf(error) === "StreamNotFoundError" ? new UnknownTopicError(topic) : error;
+        });
+        const description = info.config.description ?? "";
+        if (!description.startsWith(DESCRIPTION_PREFIX)) throw new UnknownTopicError(topic);
+        return JSON.parse(description.slice(DESCRIPTION_PREFIX.length)) as TopicShape;
+      });
+      shape.catch(() => this.#shapes.delete(topic));
+      this.#shapes.set(topic, shape);
+    }
+    return shape;
+  }
+
+  async #produce(request: ProduceRequest, options: RequestOptions): Promise<ProduceResponse> {
+    const shape = await this.#shape(request.topic);
+    if (!Number.isInteger(request.partition) || request.partition < 0 || request.partition >= shape.partitions) {
+      throw new UnknownPartitionError(request.topic, request.partition);
+    }
+    const subject = `${request.topic}.${request.partition}`;
+    const { keys, values } = request;
+    const idempotent = request.producerId !== undefined;
+    const msgId = (sequence: number): string => `${request.producerId}.${request.epoch}.${request.partition}.${sequence}`;
+    if (request.transactionalId !== undefined) throw new UnsupportedError("transactions", "NATS JetStream has no multi-subject transactions");
+
+    if (shape.framing === "batch") {
+      const frame = encodeFrame(keys, values, idempotent ? request.baseSequence! : -1);
+      const h = natsHeaders();
+      h.set(FRAME_HEADER, "1");
+      if (request.ack === false) {
+        this.#nc.publish(subject, frame, { headers: h });
+        return { ok: true, baseOffset: -1 };
+      }
+      const ack = await this.#js.publish(subject, frame, { headers: h, timeout: options.timeoutMs, ...(idempotent ? { msgID: msgId(request.baseSequence!) } : {}) });
+      return { ok: true, baseOffset: frameOffset(ack.seq, 0), ...(ack.duplicate ? { duplicate: true } : {}) };
+    }
+
+    const headersOf = (i: number): MsgHdrs | undefined => {
+      const key = keys[i];
+      if (key === null || key === undefined) return undefined;
+      const h = natsHeaders();
+      h.set(KEY_HEADER, toBase64(key));
+      return h;
+    };
+    if (request.ack === false) {
+      for (let i = 0; i < values.length; i++) {
+        const h = headersOf(i);
+        this.#nc.publish(subject, values[i]!, h ? { headers: h } : undefined);
+      }
+      return { ok: true, baseOffset: -1 };
+    }
+    // Records go out in order, at most `publishWindow` awaiting PubAcks across the whole
+    // connection: more in flight only adds latency (the server acks one message at a time).
+    const acks: Promise<PubAck>[] = new Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      if (!this.#window.tryAcquire()) await this.#window.acquire();
+      const h = headersOf(i);
+      acks[i] = this.#js
+        .publish(subject, values[i]!, {
+          timeout: options.timeoutMs,
+          ...(h ? { headers: h } : {}),
+          ...(idempotent ? { msgID: msgId(request.baseSequence! + i) } : {}),
+        })
+        .finally(() => this.#window.release());
+    }
+    const settled = await Promise.allSettled(acks);
+    const failed = settled.find((s) => s.status === "rejected");
+    // One lost PubAck fails the batch: the producer retries it whole, and message ids make the
+    // records that did land answer as duplicates.
+    if (failed) throw failed.reason;
+    const offsets = settled.map((s) => (s as PromiseFulfilledResult<PubAck>).value.seq);
+    const duplicate = settled.every((s) => (s as PromiseFulfilledResult<PubAck>).value.duplicate);
+    return { ok: true, baseOffset: offsets[0] ?? -1, offsets, ...(duplicate ? { duplicate: true } : {}) };
+  }
+
+  async #fetch(request: FetchRequest): Promise<FetchResponse> {
+    if (request.groupId !== undefined || request.memberId !== undefined) {
+      throw new UnsupportedError("consumer groups", "NATS JetStream: consumer-group fetches are not implemented yet");
+    }
+    const shape = await this.#shape(request.topic);
+    if (!Number.isInteger(request.partition) || request.partition < 0 || request.partition >= shape.partitions) {
+      throw new UnknownPartitionError(request.topic, request.partition);
+    }
+    const stream = streamName(request.topic);
+    const subject = `${request.topic}.${request.partition}`;
+    const batch = shape.framing === "batch";
+    const info = await this.#jsm.streams.info(stream);
+    const lastSequence = info.state.last_seq;
+    const end = batch ? frameOffset(lastSequence + 1, 0) : lastSequence + 1;
+    let { sequence, index } = batch ? splitFrameOffset(request.offset) : { sequence: request.offset, index: 0 };
+    sequence = Math.max(sequence, 1);
+    const records: FetchedRecord[] = [];
+    while (records.length < request.maxRecords && sequence <= lastSequence) {
+      const message = await this.#jsm.direct.getMessage(stream, { seq: sequence, next_by_subj: subject });
+      if (message === null || message.seq > lastSequence) {
+        sequence = lastSequence + 1;
+        index = 0;
+        break;
+      }
+      if (message.seq !== sequence) index = 0;
+      if (batch) {
+        const frame = decodeFrame(message.data);
+        for (; index < frame.values.length && records.length < request.maxRecords; index++) {
+          records.push({ offset: frameOffset(message.seq, index), key: frame.keys[index] ?? null, value: frame.values[index]! });
+        }
+        if (index < frame.values.length) {
+          sequence = message.seq;
+          break;
+        }
+      } else {
+        const key = message.header?.get(KEY_HEADER);
+        records.push({ offset: message.seq, key: key ? fromBase64(key) : null, value: message.data });
+      }
+      sequence = message.seq + 1;
+      index = 0;
+    }
+    const nextOffset = batch ? frameOffset(sequence, index) : sequence;
+    // JetStream acknowledges only what its replicas stored: everything readable is committed.
+    return { ok: true, records, nextOffset, highWatermark: end, logEndOffset: end, lastStableOffset: end };
+  }
+
+  /** Producer ids are drawn at random (48 bits): JetStream has no allocator, and message ids only need them unique. */
+  #initProducerId(request: InitProducerIdRequest): InitProducerIdResponse {
+    if (request.transactionalId !== undefined) {
+      throw new UnsupportedError("transactions", "NATS JetStream has no multi-subject transactions: use exactlyOnce() without a transactionalId (idempotent publishing)");
+    }
+    if (request.producerId !== undefined) return { ok: true, producerId: request.producerId, epoch: (request.epoch ?? 0) + 1 };
+    const random = new Uint32Array(2);
+    crypto.getRandomValues(random);
+    return { ok: true, producerId: (random[0]! * 65_536 + (random[1]! & 0xffff)) % MAX_PRODUCER_ID, epoch: 0 };
+  }
+
+  /** Runs a stream-administration call, turning NATS errors into acktor's. */
+  async #admin<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw this.#typed(error);
+    }
+  }
+
+  /**
+   * NATS errors in acktor's terms. Timeouts and dropped connections keep their meaning
+   * ("may or may not have been applied", retriable); the rest name the server and the cause.
+   */
+  #typed(error: unknown): AcktorError {
+    if (error instanceof AcktorError) return error;
+    const name = nameOf(error);
+    const message = error instanceof Error ? error.message : String(error);
+    if (this.#closed) return new TransportClosedError();
+    if (name === "TimeoutError") return new RequestTimedOutError(0, `${this.server}: no answer in time (${message})`);
+    if (name === "ConnectionError" || name === "ClosedConnectionError" || name === "DrainingConnectionError" || name === "NoRespondersError") {
+      const typed = new DisconnectedError();
+      (typed as { cause?: unknown }).cause = error;
+      return typed;
+    }
+    if (name === "JetStreamNotEnabled") return new AcktorError("ENGINE_UNAVAILABLE", `${this.server}: ${message} (no stream takes this subject, or JetStream is off)`, { cause: error });
+    return new AcktorError("INTERNAL", `${this.server}: ${name}: ${message}`, { cause: error });
+  }
+}
+
+/** A counting semaphore without a promise on the fast path. */
+class Window {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  tryAcquire(): boolean {
+    if (this.#free === 0) return false;
+    this.#free--;
+    return true;
+  }
+
+  acquire(): Promise<void> {
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
+  }
+}
+
+function nameOf(error: unknown): string {
+  return error instanceof Error ? error.name !== "Error" ? error.name : error.constructor.name : typeof error;
+}
+
+function toBase64(bytes: Bytes): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Bytes {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/** Connects a JetStream manager; kept here so connect.ts holds only connection options. */
+export async function managerFor(nc: NatsConnection): Promise<JetStreamManager> {
+  return jetstreamManager(nc);
+}

@@ -1,0 +1,239 @@
+/**
+ * The producer on a real NATS JetStream server (ACKTOR_NATS_URL, default 127.0.0.1:4222),
+ * with dropped connections from a TCP proxy in between. Without a server these tests fail
+ * and say how to start one; only ACKTOR_SKIP_ENGINES=1 skips them, and says so.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import process from "node:process";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { connectNats, type Framing, type NatsTransport, streamName } from "../src/adapters/nats/index.ts";
+import {
+  atLeastOnce,
+  atMostOnce,
+  ConfigError,
+  createConsumer,
+  createProducer,
+  type DeliverySemantic,
+  EngineUnavailableError,
+  exactlyOnce,
+  type RecordMetadata,
+  UnknownTopicError,
+  UnsupportedError,
+} from "../src/index.ts";
+import { startTcpProxy } from "./helpers/tcp-proxy.ts";
+
+const URL = process.env.ACKTOR_NATS_URL ?? "127.0.0.1:4222";
+const SKIP = process.env.ACKTOR_SKIP_ENGINES === "1";
+const START = "nats-server -js -a 127.0.0.1 -p 4222 -sd \"$(mktemp -d)\"   (Debian: apt-get install nats-server), or run .ci/run";
+const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+let topicCount = 0;
+const uniqueTopic = (what: string): string => `acktor-test-${what}-${Date.now().toString(36)}-${topicCount++}`;
+
+async function server(): Promise<NatsTransport> {
+  try {
+    return await connectNats({ servers: URL, timeoutMs: 2_000 });
+  } catch (error) {
+    throw new Error(`no NATS JetStream server answers at ${URL} (${(error as Error).message}). Start one: ${START}`);
+  }
+}
+
+/** Every record of a partition, read back through acktor's fetch. */
+async function readAll(nats: NatsTransport, topic: string, partition: number): Promise<{ offset: number; key: string | null; value: string }[]> {
+  const out: { offset: number; key: string | null; value: string }[] = [];
+  let offset = 0;
+  for (;;) {
+    const answer = await nats.request({ api: "fetch", topic, partition, offset, maxRecords: 700, isolation: "read-committed" }, { timeoutMs: 10_000 });
+    if (!answer.ok) throw new Error(answer.error.message);
+    for (const r of answer.records) out.push({ offset: r.offset, key: r.key && dec(r.key), value: dec(r.value) });
+    if (answer.records.length === 0) return out;
+    offset = answer.nextOffset;
+  }
+}
+
+/**
+ * Sends `count` records through a proxy that cuts every connection twice mid-run, then reads
+ * everything back: per record id, how many copies, and per partition the ids in log order.
+ */
+async function sendThroughCuts(framing: Framing, semantic: DeliverySemantic, count: number) {
+  const admin = await server();
+  const topic = uniqueTopic(framing);
+  await admin.createTopic(topic, { partitions: 3, framing, storage: "memory", duplicateWindowMs: 60_000 });
+  const [host, port] = URL.replace(/^nats:\/\//, "").split(":");
+  const proxy = await startTcpProxy({ host: host!, port: Number(port ?? 4222) });
+  const nats = await connectNats({ servers: `127.0.0.1:${proxy.port}` });
+  const producer = createProducer(nats, topic, { deliverySemantic: semantic, requestTimeout: 1_000, batchSize: 8 * 1024 });
+  const waits: Promise<RecordMetadata>[] = [];
+  let cuts = 0;
+  for (let i = 0; i < count; i++) {
+    const output = await producer.send(`k${i % 7}`, `r${i}`);
+    waits.push(output.wait());
+    if (i === Math.floor(count / 3) || i === Math.floor((2 * count) / 3)) {
+      // Let some batches get in flight, then drop the connection under them.
+      await new Promise((r) => setTimeout(r, 5));
+      cuts += proxy.cutAll();
+    }
+  }
+  await producer.flush();
+  const metadata = await Promise.all(waits);
+  await producer.close();
+  await nats.close();
+  await proxy.close();
+  const copies = new Array<number>(count).fill(0);
+  const logs: number[][] = [];
+  const keys = new Set<string | null>();
+  for (let p = 0; p < 3; p++) {
+    const records = await readAll(admin, topic, p);
+    logs.push(records.map((r) => Number(r.value.slice(1))));
+    for (const r of records) {
+      copies[Number(r.value.slice(1))]!++;
+      keys.add(r.key);
+    }
+  }
+  await admin.deleteTopic(topic);
+  await admin.close();
+  return { copies, logs, metadata, cuts, keys };
+}
+
+const lostOf = (copies: number[]): number => copies.filter((n) => n === 0).length;
+const dupOf = (copies: number[]): number => copies.reduce((s, n) => s + Math.max(0, n - 1), 0);
+const inOrder = (ids: number[]): boolean => ids.every((id, i) => i === 0 || id > ids[i - 1]!);
+
+if (SKIP) {
+  console.log("SKIPPED: the NATS JetStream engine tests (ACKTOR_SKIP_ENGINES=1)");
+} else {
+  test("createTopic makes one stream with a subject per partition, passes replicas and storage through, and updates", async () => {
+    const nats = await server();
+    const topic = uniqueTopic("admin");
+    await nats.createTopic(topic, { partitions: 2, replicas: 1, storage: "memory" });
+    assert.is(streamName("a.b_c"), "ACKTOR_a_2Eb_5Fc", "stream names escape what NATS forbids, injectively");
+    const nc = await connect({ servers: URL });
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(streamName(topic));
+    assert.equal(info.config.subjects, [`${topic}.0`, `${topic}.1`]);
+    assert.is(info.config.num_replicas, 1);
+    assert.is(info.config.storage, "memory");
+    await nats.createTopic(topic, { partitions: 4, storage: "memory" });
+    const meta = await nats.request({ api: "metadata", topic }, { timeoutMs: 5_000 });
+    assert.ok(meta.ok && meta.partitions === 4);
+    assert.is((await jsm.streams.info(streamName(topic))).config.subjects.length, 4);
+    const unknown = await nats.request({ api: "metadata", topic: uniqueTopic("missing") }, { timeoutMs: 5_000 });
+    assert.ok(!unknown.ok && unknown.error.code === "TOPIC_UNKNOWN");
+    await nats.deleteTopic(topic);
+    await nc.close();
+    await nats.close();
+  });
+
+  test("message framing: any NATS client reads the records; offsets are stream sequences; keys travel", async () => {
+    const nats = await server();
+    const topic = uniqueTopic("interop");
+    await nats.createTopic(topic, { partitions: 1, storage: "memory" });
+    const producer = createProducer(nats, topic, { deliverySemantic: atLeastOnce() });
+    const outputs = [await producer.send("a", "hello"), await producer.send(null, "world")];
+    await producer.flush();
+    const [first, second] = await Promise.all(outputs.map((o) => o.wait()));
+    const nc = await connect({ servers: URL });
+    const jsm = await jetstreamManager(nc);
+    const plain = await jsm.streams.getMessage(streamName(topic), { seq: first!.offset });
+    assert.is(dec(plain!.data), "hello", "a plain NATS reader sees the record as published");
+    assert.is(second!.offset, first!.offset + 1);
+    const back = await readAll(nats, topic, 0);
+    assert.equal(back.map((r) => [r.key, r.value]), [["a", "hello"], [null, "world"]]);
+    await producer.close();
+    await nats.deleteTopic(topic);
+    await nc.close();
+    await nats.close();
+  });
+
+  for (const framing of ["message", "batch"] as const) {
+    const count = framing === "message" ? 3_000 : 10_000;
+    test(`${framing} framing, connections cut mid-run: at-least-once loses nothing`, async () => {
+      const run = await sendThroughCuts(framing, atLeastOnce({ maxRetries: 20, initialDelay: 50, maxDelay: 500, timeout: 60_000 }), count);
+      assert.ok(run.cuts > 0, "the proxy really cut connections");
+      assert.is(lostOf(run.copies), 0);
+      assert.ok(run.keys.has("k3"), "keys are read back");
+    });
+
+    test(`${framing} framing, connections cut mid-run: exactly-once neither loses nor duplicates, in partition order`, async () => {
+      const run = await sendThroughCuts(framing, exactlyOnce({ retry: { maxRetries: 20, initialDelay: 50, maxDelay: 500, timeout: 60_000 } }), count);
+      assert.ok(run.cuts > 0);
+      assert.is(lostOf(run.copies), 0, "lost");
+      assert.is(dupOf(run.copies), 0, "duplicated");
+      for (const ids of run.logs) assert.ok(inOrder(ids), "per-partition order is send order");
+      const offsets = new Set(run.metadata.map((m) => `${m.partition}:${m.offset}`));
+      assert.is(offsets.size, count, "wait() never gives two records the same offset");
+    });
+  }
+
+  test("batch framing: a fetch can resume in the middle of a frame", async () => {
+    const nats = await server();
+    const topic = uniqueTopic("resume");
+    await nats.createTopic(topic, { partitions: 1, framing: "batch", storage: "memory" });
+    const producer = createProducer(nats, topic, { deliverySemantic: exactlyOnce() });
+    for (let i = 0; i < 50; i++) await producer.send(null, `r${i}`);
+    await producer.flush();
+    const all = await readAll(nats, topic, 0);
+    assert.equal(all.map((r) => r.value), Array.from({ length: 50 }, (_, i) => `r${i}`));
+    const mid = await nats.request({ api: "fetch", topic, partition: 0, offset: all[17]!.offset, maxRecords: 5, isolation: "read-committed" }, { timeoutMs: 5_000 });
+    assert.ok(mid.ok);
+    assert.equal(mid.records.map((r) => dec(r.value)), ["r17", "r18", "r19", "r20", "r21"]);
+    assert.is(mid.nextOffset, all[22]!.offset);
+    await producer.close();
+    await nats.deleteTopic(topic);
+    await nats.close();
+  });
+
+  test("at-most-once publishes without waiting for PubAcks and never duplicates", async () => {
+    const nats = await server();
+    const topic = uniqueTopic("amo");
+    await nats.createTopic(topic, { partitions: 2, storage: "memory" });
+    const producer = createProducer(nats, topic, { deliverySemantic: atMostOnce() });
+    for (let i = 0; i < 2_000; i++) await producer.send(null, `r${i}`);
+    await producer.flush();
+    await producer.close();
+    await new Promise((r) => setTimeout(r, 200));
+    const ids = [...(await readAll(nats, topic, 0)), ...(await readAll(nats, topic, 1))].map((r) => r.value);
+    assert.is(new Set(ids).size, ids.length, "no duplicates");
+    assert.ok(ids.length <= 2_000);
+    await nats.deleteTopic(topic);
+    await nats.close();
+  });
+
+  test("bad input on NATS: bad address, unknown topic, transactions and consumer groups get typed errors", async () => {
+    const refused = await connectNats({ servers: "127.0.0.1:1", timeoutMs: 1_000 }).catch((e: unknown) => e);
+    assert.instance(refused, EngineUnavailableError);
+    assert.match((refused as Error).message, /127\.0\.0\.1:1/);
+    assert.instance(await connectNats({ servers: [] } as never).catch((e: unknown) => e), ConfigError);
+    const nats = await server();
+    const producer = createProducer(nats, uniqueTopic("missing"), { deliverySemantic: atLeastOnce() });
+    try {
+      await producer.send(null, "x");
+      assert.unreachable("unknown topic");
+    } catch (e) {
+      assert.instance(e, UnknownTopicError);
+    }
+    const topic = uniqueTopic("txn");
+    await nats.createTopic(topic, { partitions: 1, storage: "memory" });
+    const tx = createProducer(nats, topic, { deliverySemantic: exactlyOnce({ transactionalId: "t" }) });
+    try {
+      await tx.beginTransaction();
+      assert.unreachable("transactions");
+    } catch (e) {
+      assert.instance(e, UnsupportedError);
+      assert.match((e as Error).message, /no multi-subject transactions/);
+    }
+    const consumer = createConsumer(nats, topic, { groupId: "g" });
+    try {
+      await consumer.run(() => {});
+      assert.unreachable("consumer groups");
+    } catch (e) {
+      assert.instance(e, UnsupportedError);
+    }
+    await consumer.close();
+    await nats.deleteTopic(topic);
+    await nats.close();
+  });
+}
+
+test.run();
