@@ -479,6 +479,8 @@ export function errorFromWire(wire: WireError): AcktorError {
       return new UnknownPartitionError(wire.topic ?? "", wire.partition ?? -1);
     case "REQUEST_TIMED_OUT":
       return new RequestTimedOutError(wire.timeoutMs ?? 0, wire.message);
+    case "DISCONNECTED":
+      return new DisconnectedError(wire.message);
     case "NOT_LEADER":
       return new NotLeaderError(wire.message);
     case "NOT_ENOUGH_REPLICAS":

@@ -19,13 +19,12 @@ import {
   type HandlerContext,
   VirtualClock,
 } from "../src/index.ts";
-import { CrashingTransport } from "./helpers/crash.ts";
+import { CrashingTransport, crashingHandler } from "./helpers/crash.ts";
 
 const RECORDS = 10_000;
 const PARTITIONS = 4;
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 const idOf = (value: Uint8Array): number => Number(dec(value).slice(1));
-const CRASH = new Error("crashed");
 
 interface Outcome {
   /** Per input id, how many times a handler completed it. */
@@ -80,18 +79,12 @@ async function consumeWithCrashes(commit: CommitStrategy, seed: number): Promise
       requestTimeout: 200,
       ...(tx ? { producer: tx } : {}),
     });
-    let handled = 0;
     const stop = new AbortController();
-    const handler = async (record: ConsumedRecord, context: HandlerContext): Promise<void> => {
-      if (transport.dead) throw CRASH;
-      if (++handled === atRecord) {
-        transport.kill();
-        throw CRASH;
-      }
+    const handler = crashingHandler(transport, atRecord, async (record: ConsumedRecord, context: HandlerContext): Promise<void> => {
       if (context.tx) await context.tx.send(record.key, record.value);
       processed[idOf(record.value)]!++;
       if (done()) stop.abort();
-    };
+    });
     // The loop stops once the group's offsets cover everything.
     const watch = consumer.outcomes$.subscribe((o) => o.type === "committed" && done() && stop.abort());
     try {

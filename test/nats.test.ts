@@ -64,11 +64,11 @@ async function sendThroughCuts(framing: Framing, semantic: DeliverySemantic, cou
   const proxy = await startTcpProxy({ host: host!, port: Number(port ?? 4222) });
   const nats = await connectNats({ servers: `127.0.0.1:${proxy.port}` });
   const producer = createProducer(nats, topic, { deliverySemantic: semantic, requestTimeout: 1_000, batchSize: 8 * 1024 });
-  const waits: Promise<RecordMetadata>[] = [];
+  const waits: Promise<RecordMetadata | Error>[] = [];
   let cuts = 0;
   for (let i = 0; i < count; i++) {
     const output = await producer.send(`k${i % 7}`, `r${i}`);
-    waits.push(output.wait());
+    waits.push(output.wait().catch((e: Error) => e));
     if (i === Math.floor(count / 3) || i === Math.floor((2 * count) / 3)) {
       // Let some batches get in flight, then drop the connection under them.
       await new Promise((r) => setTimeout(r, 5));
@@ -76,7 +76,10 @@ async function sendThroughCuts(framing: Framing, semantic: DeliverySemantic, cou
     }
   }
   await producer.flush();
-  const metadata = await Promise.all(waits);
+  const settled = await Promise.all(waits);
+  const failures = settled.filter((m): m is Error => m instanceof Error);
+  assert.equal(failures.map((e) => e.message), [], "every record acknowledged");
+  const metadata = settled as RecordMetadata[];
   await producer.close();
   await nats.close();
   await proxy.close();

@@ -469,7 +469,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
         }
       }
       if (cursor.seeks !== seeks) return;
-      cursor.failures.delete(first);
+      if (cursor.failures.size > 0) cursor.failures.delete(first);
       cursor.processed = i === units.length - 1 ? next : units[i + 1]![0]!.offset;
       this.#reportProcessed(unit);
     }

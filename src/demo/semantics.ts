@@ -1,33 +1,73 @@
 /**
- * The main job: the same records, through the same seeded faults, with each delivery
- * semantic, reconciled against the broker's log. It runs on a virtual clock, so one seed
- * always prints the same table, and timeouts and backoffs cost no waiting.
+ * The main job: each delivery semantic end to end, producer and consumer, through the same
+ * seeded faults, reconciled against the broker's log and against what the consumers
+ * actually processed.
+ *
+ * - at-most-once: an `atMostOnce()` producer, and a consumer that commits before processing.
+ * - at-least-once: an `atLeastOnce()` producer, and a consumer that commits after processing.
+ * - exactly-once: an idempotent producer writes the input; a consume-transform-produce stage
+ *   (commit `transactional`, an `exactlyOnce({ transactionalId })` producer) copies it to an
+ *   output topic, read back read-committed.
+ *
+ * Faults strike both sides: chaos on the producer's transport and on every consumer's, and
+ * consumer instances that crash at seeded points, each followed by a new instance in the
+ * same group. It all runs on a virtual clock, so one seed always prints the same table, and
+ * timeouts, backoffs and session expiries cost no waiting.
+ *
+ * @module
  */
 import type { ChaosOptions } from "../transport/chaos.ts";
 import { chaos } from "../transport/chaos.ts";
 import { EmbeddedBroker } from "../broker/broker.ts";
+import type { CommitStrategy } from "../consumer/config.ts";
 import { VirtualClock } from "../runtime/virtual-clock.ts";
 import { createProducer } from "../producer/create.ts";
 import { atLeastOnce, atMostOnce, type DeliverySemantic, exactlyOnce } from "../producer/config.ts";
+import { type Crash, consumeWithCrashes, seedFor } from "./consume.ts";
 
 /** One line of the demo's table. */
 export interface DemoRow {
   readonly semantic: DeliverySemantic["kind"];
+  /** The consumer's commit strategy. */
+  readonly commit: CommitStrategy;
   /** Records handed to `send()`. */
   readonly sent: number;
-  /** Distinct records found in the log. */
+  /** Distinct records found in the log ("in log"). */
   readonly delivered: number;
-  /** Records not in the log. */
+  /** Records the producer never got into the log. */
   readonly lost: number;
-  /** Extra copies in the log. */
+  /** Extra copies the producer wrote to the log. */
   readonly duplicated: number;
   /** Records whose failure the producer reported (at-most-once never waits, so never knows). */
   readonly reportedFailed: number;
-  /** Wall-clock throughput of the whole run. */
+  /**
+   * Distinct records processed: a handler completed them (at-most-once, at-least-once), or
+   * they are in the read-committed output (exactly-once).
+   */
+  readonly processed: number;
+  /** Records in the log that were never processed: lost on the consumer side. */
+  readonly lostByConsumer: number;
+  /**
+   * Records processed more than once, end to end: a duplicate in the log is processed once
+   * per copy, and a redelivered record again. For exactly-once, records in the output twice.
+   */
+  readonly processedTwice: number;
+  /**
+   * Handler runs beyond the first per log entry: records handed out again after a crash or an
+   * aborted transaction. For exactly-once these never reach the read-committed output.
+   */
+  readonly handlerReruns: number;
+  /** Consumer instances that crashed, and where. */
+  readonly crashes: readonly Crash[];
+  /** Consumer instances started in the group, the crashed ones included. */
+  readonly consumers: number;
+  /** Consumer runs that failed by themselves (not a planned crash); expected none. */
+  readonly consumerFailures: readonly string[];
+  /** Records sent over the wall-clock time of the whole run, producing and consuming. */
   readonly recordsPerSecond: number;
-  /** Simulated time the run took, faults included. */
+  /** Simulated time the run took, faults and session expiries included. */
   readonly simulatedMs: number;
-  /** Whether the semantic kept its promise: no duplicates, no loss, or neither. */
+  /** Whether the semantic kept its promise end to end: nothing processed twice, nothing lost, or both. */
   readonly guaranteeHeld: boolean;
 }
 
@@ -35,31 +75,57 @@ export interface DemoRow {
 export interface DemoOptions {
   records?: number;
   seed?: number;
+  /** Faults on the producer's transport and on every consumer's. */
   faults?: Omit<ChaosOptions, "seed" | "clock">;
+  /** Consumer instances that crash per semantic before one is left to finish. */
+  crashes?: number;
 }
 
+/** Default record count: enough for the producer faults to show, and the whole demo still takes seconds. */
+export const DEMO_RECORDS = 100_000;
 /** Default fault profile: 2% of requests and 2% of acks lost, and an occasional disconnect. */
 export const DEMO_FAULTS = { dropRequest: 0.02, dropResponse: 0.02, disconnect: 0.005 } as const;
+/** Default number of consumer crashes per semantic. */
+export const DEMO_CRASHES = 3;
 
-/** Runs every semantic through the same faults and reconciles each against its log. */
+const PARTITIONS = 4;
+const INPUT = "demo";
+const OUTPUT = "demo-out";
+
+interface Pairing {
+  readonly semantic: DeliverySemantic;
+  readonly commit: CommitStrategy;
+}
+
+/** Runs every semantic through the same faults and reconciles each, end to end. */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoRow[]> {
   const retry = { maxRetries: 20, initialDelay: 5, maxDelay: 200, strategy: "exponential" } as const;
-  const semantics: DeliverySemantic[] = [atMostOnce(), atLeastOnce(retry), exactlyOnce({ retry })];
+  const pairings: Pairing[] = [
+    { semantic: atMostOnce(), commit: "before-processing" },
+    { semantic: atLeastOnce(retry), commit: "after-processing" },
+    { semantic: exactlyOnce({ retry }), commit: "transactional" },
+  ];
   const rows: DemoRow[] = [];
-  for (const semantic of semantics) rows.push(await runOne(semantic, options));
+  for (const [i, pairing] of pairings.entries()) rows.push(await runOne(pairing, i, options));
   return rows;
 }
 
-async function runOne(semantic: DeliverySemantic, options: DemoOptions): Promise<DemoRow> {
-  const records = options.records ?? 100_000;
+/** Record `i` carries `i` in its value's first 4 bytes, so reconciling is exact and cheap. */
+function idOf(value: Uint8Array): number {
+  return new DataView(value.buffer, value.byteOffset).getUint32(0);
+}
+
+async function runOne({ semantic, commit }: Pairing, index: number, options: DemoOptions): Promise<DemoRow> {
+  const records = options.records ?? DEMO_RECORDS;
+  const seed = options.seed ?? 7;
+  const faults = options.faults ?? DEMO_FAULTS;
   const clock = new VirtualClock();
   const broker = new EmbeddedBroker({ clock });
-  const partitions = 4;
-  broker.createTopic("demo", { partitions });
-  const transport = chaos(broker.transport(), { seed: options.seed ?? 7, clock, ...(options.faults ?? DEMO_FAULTS) });
-  const producer = createProducer(transport, "demo", { clock, deliverySemantic: semantic, requestTimeout: 50, batchSize: 64 * 1024 });
+  broker.createTopic(INPUT, { partitions: PARTITIONS });
+  broker.createTopic(OUTPUT, { partitions: PARTITIONS });
+  const transport = chaos(broker.transport(), { seed, clock, ...faults });
+  const producer = createProducer(transport, INPUT, { clock, deliverySemantic: semantic, requestTimeout: 50, batchSize: 64 * 1024 });
 
-  // Each value carries its record number in its first 4 bytes, so reconciling is exact and cheap.
   const started = performance.now();
   for (let i = 0; i < records; i++) {
     const value = new Uint8Array(100);
@@ -68,36 +134,77 @@ async function runOne(semantic: DeliverySemantic, options: DemoOptions): Promise
   }
   // A failed flush is reported in the row: that is what the demo is about.
   await producer.flush().catch(() => {});
-  const seconds = (performance.now() - started) / 1000;
   const reportedFailed = producer.stats.failed;
   await producer.close().catch(() => {});
 
+  const consumed = await consumeWithCrashes({
+    broker,
+    clock,
+    topic: INPUT,
+    partitions: PARTITIONS,
+    groupId: `demo-${commit}`,
+    commit,
+    ...(commit === "transactional" ? { outputTopic: OUTPUT } : {}),
+    // Each semantic meets its own crashes, all from the one seed.
+    seed: seedFor(seed, index),
+    faults,
+    crashes: options.crashes ?? DEMO_CRASHES,
+  });
+  const seconds = (performance.now() - started) / 1000;
+
+  // Producer side: what the input log holds. Consumer side: what processing took effect.
   const copies = new Uint32Array(records);
-  for (let p = 0; p < partitions; p++) {
-    for (const record of broker.read("demo", p, { isolation: "read-uncommitted" })) {
-      copies[new DataView(record.value.buffer, record.value.byteOffset).getUint32(0)]!++;
+  const effects = new Uint32Array(records);
+  let handlerReruns = 0;
+  for (let p = 0; p < PARTITIONS; p++) {
+    const handled = consumed.handled[p]!;
+    for (const record of broker.read(INPUT, p, { isolation: "read-uncommitted" })) {
+      const id = idOf(record.value);
+      copies[id]!++;
+      const runs = handled[record.offset]!;
+      handlerReruns += Math.max(0, runs - 1);
+      if (commit !== "transactional") effects[id]! += runs;
     }
+    // Exactly-once: processing took effect if its output committed; a handler run in an
+    // aborted transaction left nothing a read-committed reader sees.
+    if (commit === "transactional") for (const record of broker.read(OUTPUT, p, { isolation: "read-committed" })) effects[idOf(record.value)]!++;
   }
   let delivered = 0;
   let duplicated = 0;
-  for (const n of copies) {
+  let processed = 0;
+  let lostByConsumer = 0;
+  let processedTwice = 0;
+  for (let id = 0; id < records; id++) {
+    const n = copies[id]!;
     if (n > 0) delivered++;
     if (n > 1) duplicated += n - 1;
+    const e = effects[id]!;
+    if (e > 0) processed++;
+    else if (n > 0) lostByConsumer++;
+    if (e > 1) processedTwice++;
   }
   const lost = records - delivered;
   return {
     semantic: semantic.kind,
+    commit,
     sent: records,
     delivered,
     lost,
     duplicated,
     reportedFailed,
+    processed,
+    lostByConsumer,
+    processedTwice,
+    handlerReruns,
+    crashes: consumed.crashes,
+    consumers: consumed.instances,
+    consumerFailures: consumed.failures,
     recordsPerSecond: Math.round(records / seconds),
     simulatedMs: Math.round(clock.now()),
     guaranteeHeld: {
-      "at-most-once": duplicated === 0,
-      "at-least-once": lost === 0,
-      "exactly-once": lost === 0 && duplicated === 0,
+      "at-most-once": processedTwice === 0,
+      "at-least-once": processed === records,
+      "exactly-once": processed === records && processedTwice === 0,
     }[semantic.kind],
   };
 }

@@ -89,6 +89,16 @@ export class NatsTransport implements Transport {
   readonly #shapes = new Map<string, Promise<TopicShape>>();
   /** Message framing: JetStream publishes awaiting their PubAck, across all requests. */
   readonly #window: Window;
+  /**
+   * Produce requests in flight, failed at once when the connection drops. Why: the client
+   * silently drops what is published while it reconnects, so a request must not keep
+   * publishing across a drop (a later record could land before an earlier lost one), and
+   * its caller must learn of the drop before it sends anything newer.
+   */
+  readonly #inFlight = new Set<(error: Error) => void>();
+  /** Bumped by every dropped connection; a request that sees it change stops publishing. */
+  #connection = 0;
+  #connected = true;
   #closed = false;
 
   /** @internal use `connectNats`. */
@@ -98,6 +108,21 @@ export class NatsTransport implements Transport {
     this.#js = jetstream(nc);
     this.server = server;
     this.#window = new Window(publishWindow);
+    void this.#watch();
+  }
+
+  async #watch(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (status.type === "disconnect") {
+        this.#connection++;
+        this.#connected = false;
+        const dropped = new DisconnectedError(`${this.server}: the connection dropped`);
+        for (const fail of this.#inFlight) fail(dropped);
+        this.#inFlight.clear();
+      } else if (status.type === "reconnect") {
+        this.#connected = true;
+      }
+    }
   }
 
   /** Creates the topic's stream, or updates it (partitions may grow, never shrink). */
@@ -156,7 +181,7 @@ export class NatsTransport implements Transport {
           return { ok: true, topic: request.topic, partitions: shape.partitions } satisfies MetadataResponse;
         }
         case "produce":
-          return await this.#produce(request, options);
+          return await this.#guarded(() => this.#produce(request, options));
         case "fetch":
           return await this.#fetch(request);
         case "initProducerId":
@@ -168,8 +193,24 @@ export class NatsTransport implements Transport {
           );
       }
     } catch (error) {
-      return { ok: false, error: errorToWire(this.#typed(error)) };
+      const typed = this.#typed(error);
+      // The transport's own failures reject, as the Transport contract says; only the
+      // engine's answers travel as data.
+      if (typed instanceof DisconnectedError || typed instanceof RequestTimedOutError || typed instanceof TransportClosedError) throw typed;
+      return { ok: false, error: errorToWire(typed) };
     }
+  }
+
+  /**
+   * Runs a produce request that fails with `DisconnectedError` the moment the connection
+   * drops (its publishes may or may not have landed: retriable, and message ids sort it out).
+   */
+  #guarded<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.#connected) return Promise.reject(new DisconnectedError(`${this.server}: reconnecting`));
+    return new Promise<T>((resolve, reject) => {
+      this.#inFlight.add(reject);
+      work().then(resolve, reject).finally(() => this.#inFlight.delete(reject));
+    });
   }
 
   /** Learns a topic's shape from its stream's description, once per topic. */
@@ -229,26 +270,42 @@ export class NatsTransport implements Transport {
     }
     // Records go out in order, at most `publishWindow` awaiting PubAcks across the whole
     // connection: more in flight only adds latency (the server acks one message at a time).
-    const acks: Promise<PubAck>[] = new Array(values.length);
+    // Each PubAck is handled the moment it settles: a publish may fail while later ones still
+    // wait for the window, and must not count as an unhandled rejection meanwhile.
+    const offsets: number[] = new Array(values.length);
+    let duplicates = 0;
+    let failure: unknown = null;
+    const settled: Promise<void>[] = new Array(values.length);
+    const connection = this.#connection;
     for (let i = 0; i < values.length; i++) {
       if (!this.#window.tryAcquire()) await this.#window.acquire();
+      if (this.#connection !== connection) {
+        // The connection dropped mid-batch: publishing the rest could land them before the
+        // lost ones. What went out before the drop is a prefix; the retry fills in the rest.
+        this.#window.release();
+        break;
+      }
       const h = headersOf(i);
-      acks[i] = this.#js
+      settled[i] = this.#js
         .publish(subject, values[i]!, {
           timeout: options.timeoutMs,
           ...(h ? { headers: h } : {}),
           ...(idempotent ? { msgID: msgId(request.baseSequence! + i) } : {}),
         })
+        .then(
+          (ack: PubAck) => {
+            offsets[i] = ack.seq;
+            if (ack.duplicate) duplicates++;
+          },
+          (error: unknown) => void (failure ??= error),
+        )
         .finally(() => this.#window.release());
     }
-    const settled = await Promise.allSettled(acks);
-    const failed = settled.find((s) => s.status === "rejected");
+    await Promise.all(settled);
     // One lost PubAck fails the batch: the producer retries it whole, and message ids make the
     // records that did land answer as duplicates.
-    if (failed) throw failed.reason;
-    const offsets = settled.map((s) => (s as PromiseFulfilledResult<PubAck>).value.seq);
-    const duplicate = settled.every((s) => (s as PromiseFulfilledResult<PubAck>).value.duplicate);
-    return { ok: true, baseOffset: offsets[0] ?? -1, offsets, ...(duplicate ? { duplicate: true } : {}) };
+    if (failure !== null) throw failure;
+    return { ok: true, baseOffset: offsets[0] ?? -1, offsets, ...(duplicates === values.length ? { duplicate: true } : {}) };
   }
 
   async #fetch(request: FetchRequest): Promise<FetchResponse> {
