@@ -1,7 +1,6 @@
 import { type Actor, createActor } from "xstate";
 import { Observable, Subject } from "rxjs";
 import {
-  AcktorError,
   ConfigError,
   ConsumerBusyError,
   ConsumerClosedError,
@@ -9,6 +8,8 @@ import {
   OffsetOutOfRangeError,
   PartitionNotOwnedError,
   PoisonRecordError,
+  TransactionAbortedError,
+  TransactionTimedOutError,
   UnknownMemberIdError,
 } from "../errors.ts";
 import { validateTopicName } from "../broker/topic-name.ts";
@@ -509,7 +510,8 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
       cursor.position = first;
       if (failure !== null || error === INTERRUPTED) return;
       if (this.#fenced(error)) return;
-      if (error instanceof AcktorError && (error.code === "TRANSACTION_ABORTED" || error.code === "TRANSACTION_TIMED_OUT")) return;
+      // The transaction could not commit (a write failed, or it timed out): the batch comes again.
+      if (error instanceof TransactionAbortedError || error instanceof TransactionTimedOutError) return;
       throw error;
     }
     cursor.position = cursor.processed = cursor.committed = next;

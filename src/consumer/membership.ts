@@ -1,8 +1,8 @@
 /**
  * A consumer's membership of its group: joining, the heartbeat that keeps the session alive
- * and brings news of rebalances, and leaving. It only records what the coordinator says; the
- * consumer's loop acts on it between steps, so ownership never changes under a running handler's feet
- * without the loop noticing at its next check.
+ * and brings news of rebalances, and leaving. It only records what the coordinator says;
+ * the consumer's loop acts on it between steps, and checks ownership before every record it
+ * hands out, so a partition taken away mid-batch is not read past that point.
  *
  * @module
  */
