@@ -93,7 +93,9 @@ export class Membership {
       const answer = await this.#host.call({ api: "heartbeat", groupId: this.#host.groupId, memberId, generation: this.#generation });
       this.#learn(answer.generation, answer.assignment);
     } catch (error) {
-      if (!(error instanceof UnknownMemberIdError)) throw error;
+      // Forgotten by the coordinator, or out of reach for a whole session (so forgotten by
+      // now): join afresh. Anything else (a closed transport) is the caller's to raise.
+      if (!(error instanceof UnknownMemberIdError || error instanceof DeliveryFailedError)) throw error;
       this.#forget();
     }
   }
@@ -143,14 +145,9 @@ export class Membership {
           await host.beforeHeartbeat();
           await this.heartbeat();
         })
-        // Retries spent means the broker was out of reach for a whole session: the member is
-        // gone, and the loop's rejoin meets the broker again. Anything else (a closed
-        // transport) is for the loop to raise: a member with no partitions sends nothing
-        // else that would notice.
-        .catch((error: unknown) => {
-          if (error instanceof DeliveryFailedError) this.#forget();
-          else this.failure ??= error;
-        })
+        // The loop raises what the heartbeat met: a member with no partitions sends nothing
+        // else that would notice a closed transport.
+        .catch((error: unknown) => void (this.failure ??= error))
         .finally(() => {
           if (this.#beating && !this.lost && this.#timer === undefined) this.#arm();
         });
