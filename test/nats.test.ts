@@ -121,6 +121,12 @@ if (SKIP) {
     const meta = await nats.request({ api: "metadata", topic }, { timeoutMs: 5_000 });
     assert.ok(meta.ok && meta.partitions === 4);
     assert.is((await jsm.streams.info(streamName(topic))).config.subjects.length, 4);
+    for (const [bad, field] of [[{ partitions: 0 }, "partitions"], [{ partitions: 1, framing: "frames" }, "framing"], [{ partitions: 1, storage: "disk" }, "storage"], [{ partitions: 1, replica: 3 }, "topic.replica"]] as const) {
+      const refused = await nats.createTopic(topic, bad as never).catch((e: unknown) => e);
+      assert.ok(refused instanceof ConfigError && refused.field === field, `${field}: ${String(refused)}`);
+    }
+    const shrink = await nats.createTopic(topic, { partitions: 2 }).catch((e: unknown) => e);
+    assert.ok(shrink instanceof ConfigError && shrink.field === "partitions", "partitions never shrink");
     const unknown = await nats.request({ api: "metadata", topic: uniqueTopic("missing") }, { timeoutMs: 5_000 });
     assert.ok(!unknown.ok && unknown.error.code === "TOPIC_UNKNOWN");
     await nats.deleteTopic(topic);

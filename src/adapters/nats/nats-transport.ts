@@ -21,6 +21,7 @@ import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManage
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection, nanos } from "@nats-io/transport-node";
 import {
   AcktorError,
+  ConfigError,
   DisconnectedError,
   errorToWire,
   RequestTimedOutError,
@@ -128,14 +129,14 @@ export class NatsTransport implements Transport {
   /** Creates the topic's stream, or updates it (partitions may grow, never shrink). */
   async createTopic(topic: string, config: NatsTopicConfig): Promise<void> {
     validateTopicName(topic);
-    if (!isObject(config as unknown)) throw new AcktorError("CONFIG_INVALID", `createTopic("${topic}") needs a config with partitions`);
+    if (!isObject(config as unknown)) throw new ConfigError("topic", `createTopic("${topic}") needs a config with partitions`);
     rejectUnknownKeys(config, ["partitions", "replicas", "storage", "framing", "duplicateWindowMs"], "topic");
     const partitions = integerIn("partitions", config.partitions, 1, 65_536);
     const replicas = integerIn("replicas", config.replicas ?? 1, 1, 5);
     const framing = config.framing ?? "message";
-    if (framing !== "message" && framing !== "batch") throw new AcktorError("CONFIG_INVALID", `framing must be "message" or "batch", got ${String(framing)}`);
+    if (framing !== "message" && framing !== "batch") throw new ConfigError("framing", `must be "message" or "batch", got ${String(framing)}`);
     const storage = config.storage ?? "file";
-    if (storage !== "file" && storage !== "memory") throw new AcktorError("CONFIG_INVALID", `storage must be "file" or "memory", got ${String(storage)}`);
+    if (storage !== "file" && storage !== "memory") throw new ConfigError("storage", `must be "file" or "memory", got ${String(storage)}`);
     const windowMs = integerIn("duplicateWindowMs", config.duplicateWindowMs ?? 120_000, 100);
     const shape: TopicShape = { partitions, framing };
     const stream = {
@@ -149,8 +150,11 @@ export class NatsTransport implements Transport {
     };
     await this.#admin(async () => {
       const existing = await this.#jsm.streams.info(stream.name).catch(() => null);
-      if (existing === null) await this.#jsm.streams.add(stream);
-      else await this.#jsm.streams.update(stream.name, { ...existing.config, ...stream });
+      if (existing === null) return void (await this.#jsm.streams.add(stream));
+      const had = existing.config.subjects?.length ?? 0;
+      // Fewer partitions would orphan records and move keys to other partitions.
+      if (partitions < had) throw new ConfigError("partitions", `topic "${topic}" has ${had} partitions; a topic's partitions can grow, never shrink`);
+      await this.#jsm.streams.update(stream.name, { ...existing.config, ...stream });
     });
     this.#shapes.set(topic, Promise.resolve(shape));
   }
