@@ -34,7 +34,12 @@ export class RecordIterator implements AsyncIterator<ConsumedRecord> {
   next(): Promise<IteratorResult<ConsumedRecord>> {
     this.#inHand?.processed();
     this.#inHand = null;
-    this.#loop ??= this.#begin();
+    try {
+      this.#loop ??= this.#begin();
+    } catch (error) {
+      // A consumer that cannot start (closed, busy, transactional) rejects like any other next().
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       this.#waiting = { resolve, reject };
       this.#deliver();
