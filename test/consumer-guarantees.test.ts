@@ -86,7 +86,7 @@ async function consumeWithCrashes(commit: CommitStrategy, seed: number): Promise
       if (done()) stop.abort();
     });
     // The loop stops once the group's offsets cover everything.
-    const watch = consumer.outcomes$.subscribe((o) => o.type === "committed" && done() && stop.abort());
+    const watch = consumer.commits$.subscribe(() => done() && stop.abort());
     try {
       await consumer.run(handler, { signal: stop.signal });
     } catch {

@@ -22,7 +22,7 @@ import { type ConsumerConfig, resolveConsumerConfig, type ResolvedConsumerConfig
 import { Cursor } from "./cursor.ts";
 import { consumerMachine } from "./machines/consumer-machine.ts";
 import { Membership } from "./membership.ts";
-import type { ConsumerOutcome } from "./outcome.ts";
+import type { CommitOutcome, ConsumerOutcome } from "./outcome.ts";
 import type { ConsumedBatch, ConsumedRecord } from "./record.ts";
 import { RecordIterator } from "./record-iterator.ts";
 
@@ -71,10 +71,16 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
    * records too, built only while someone is subscribed.
    */
   readonly outcomes$: Observable<ConsumerOutcome>;
+  /**
+   * Only the `committed` outcomes: for watching progress without paying for a per-record
+   * `processed` outcome, which any `outcomes$` subscriber does.
+   */
+  readonly commits$: Observable<CommitOutcome>;
 
   readonly #transport: Transport;
   readonly #ownsTransport: boolean;
   readonly #outcomes = new Subject<ConsumerOutcome>();
+  readonly #commits = new Subject<CommitOutcome>();
   readonly #membership: Membership;
   readonly #cursors = new Map<number, Cursor>();
   readonly #paused = new Set<number>();
@@ -96,6 +102,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     this.#ownsTransport = options.ownsTransport ?? false;
     this.actor = createActor(consumerMachine).start();
     this.outcomes$ = this.#outcomes.asObservable();
+    this.commits$ = this.#commits.asObservable();
     const { clock, groupId, sessionTimeoutMs, heartbeatIntervalMs } = this.config;
     this.#membership = new Membership({
       clock,
@@ -234,6 +241,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     if (this.#ownsTransport) await this.#transport.close();
     this.actor.send({ type: "CLOSE" });
     this.#outcomes.complete();
+    this.#commits.complete();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -517,7 +525,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     cursor.position = cursor.processed = cursor.committed = next;
     for (const unit of units) cursor.failures.delete(unit[0]!.offset);
     for (const unit of handled) this.#reportProcessed(unit);
-    this.#outcomes.next({ type: "committed", offsets: [{ topic: this.topic, partition: cursor.partition, offset: next }], transactional: true });
+    this.#committed([{ topic: this.topic, partition: cursor.partition, offset: next }], true);
   }
 
   /**
@@ -567,6 +575,12 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     return { generation: this.#membership.generation, tx, signal };
   }
 
+  #committed(offsets: readonly PartitionOffset[], transactional: boolean): void {
+    const outcome: CommitOutcome = { type: "committed", offsets, transactional };
+    this.#outcomes.next(outcome);
+    this.#commits.next(outcome);
+  }
+
   #reportProcessed(unit: ConsumedRecord[]): void {
     // Per-record outcomes cost an object each: only while someone listens.
     if (!this.#outcomes.observed) return;
@@ -605,7 +619,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
       const cursor = this.#cursors.get(partition);
       if (cursor) cursor.committed = offset;
     }
-    this.#outcomes.next({ type: "committed", offsets, transactional: false });
+    this.#committed(offsets, false);
     return true;
   }
 

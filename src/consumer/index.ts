@@ -2,5 +2,5 @@ export { Consumer, type BatchHandler, type HandlerContext, type RecordHandler, t
 export { createConsumer } from "./create.ts";
 export type { CommitStrategy, ConsumerConfig, OffsetReset, ResolvedConsumerConfig } from "./config.ts";
 export type { ConsumedBatch, ConsumedRecord } from "./record.ts";
-export type { ConsumerOutcome } from "./outcome.ts";
+export type { CommitOutcome, ConsumerOutcome } from "./outcome.ts";
 export { consumerMachine, type ConsumerEvent } from "./machines/consumer-machine.ts";

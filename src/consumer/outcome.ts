@@ -18,8 +18,15 @@ export type ConsumerOutcome =
   | { readonly type: "assigned"; readonly partitions: readonly number[]; readonly generation: number }
   | { readonly type: "revoked"; readonly partitions: readonly number[]; readonly generation: number }
   | { readonly type: "processed"; readonly record: ConsumedRecord }
-  | { readonly type: "committed"; readonly offsets: readonly PartitionOffset[]; readonly transactional: boolean }
+  | CommitOutcome
   | { readonly type: "redelivered"; readonly record: ConsumedRecord; readonly error: unknown }
   | { readonly type: "dead-lettered"; readonly record: ConsumedRecord; readonly error: unknown; readonly deadLetterOffset: number }
   | { readonly type: "failed"; readonly record: ConsumedRecord; readonly error: unknown }
   | { readonly type: "partition-stopped"; readonly partition: number; readonly error: PoisonRecordError };
+
+/** Offsets the group committed: by a transaction, or directly. */
+export interface CommitOutcome {
+  readonly type: "committed";
+  readonly offsets: readonly PartitionOffset[];
+  readonly transactional: boolean;
+}

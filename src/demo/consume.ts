@@ -128,8 +128,8 @@ export async function consumeWithCrashes(options: ConsumeOptions): Promise<Consu
       handled[record.partition]![record.offset]!++;
     });
     // Stops the loop once the group's offsets cover everything; checked after each commit.
-    const watch = consumer.outcomes$.subscribe((o) => {
-      if (o.type === "committed" && done()) stop.abort();
+    const watch = consumer.commits$.subscribe(() => {
+      if (done()) stop.abort();
     });
     try {
       await consumer.run(handler, { signal: stop.signal });
