@@ -40,7 +40,7 @@ export interface ConsumerConfig {
   isolation?: Isolation;
   /** Default `earliest`, so a new group reads everything already written. */
   autoOffsetReset?: OffsetReset;
-  /** Records fetched (and, when transactional, committed) together per partition. Default 500. */
+  /** Records per fetch of one partition; a transactional consumer commits one fetch of each ready partition together. Default 500. */
   maxPollRecords?: number;
   /**
    * How many times a record is handed to a handler that fails on it before it is

@@ -52,6 +52,13 @@ type Mode = { readonly batch: false; readonly handler: RecordHandler } | { reado
 
 type Fetched = Answer<FetchRequest>;
 
+/** A fetched batch of one partition, ready to hand out: where to continue after it, and its units. */
+interface Fetch {
+  readonly cursor: Cursor;
+  readonly next: number;
+  readonly units: ConsumedRecord[][];
+}
+
 /** Thrown inside a transaction to abort it when the loop must stop or lost the partition; never escapes. */
 const INTERRUPTED = Symbol("interrupted");
 
@@ -332,13 +339,18 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
 
   /** The next owned partition to fetch, round-robin; null when a whole round found nothing (or none is ready). */
   #nextCursor(): Cursor | null {
-    const ready = [...this.#cursors.values()].filter((c) => !this.#paused.has(c.partition) && !this.#stopped.has(c.partition));
+    const ready = this.#ready();
     if (ready.length === 0 || this.#emptyFetches >= ready.length) {
       this.#emptyFetches = 0;
       return null;
     }
     this.#emptyFetches++;
     return ready[this.#turn++ % ready.length]!;
+  }
+
+  /** The owned partitions neither paused nor stopped. */
+  #ready(): Cursor[] {
+    return [...this.#cursors.values()].filter((c) => !this.#paused.has(c.partition) && !this.#stopped.has(c.partition));
   }
 
   #idle(signal: AbortSignal): Promise<void> {
@@ -417,6 +429,24 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
 
   /** Hands out one fetched batch under the commit strategy; true when an after-processing commit is due. */
   async #process(cursor: Cursor, fetched: Fetched, mode: Mode, signal: AbortSignal): Promise<boolean> {
+    const units = this.#units(cursor, fetched, mode);
+    switch (this.config.commit) {
+      case "before-processing":
+        await this.#processBeforeCommit(cursor, fetched.nextOffset, units, mode, signal);
+        return false;
+      case "transactional":
+        // One transaction takes a fetch from every ready partition: its fixed cost (add
+        // partitions, offsets, markers) is then shared by all of them.
+        await this.#processInTransaction([{ cursor, next: fetched.nextOffset, units }, ...(await this.#fetchOthers(cursor, mode))], mode, signal);
+        return false;
+      default:
+        await this.#processThenCommit(cursor, fetched.nextOffset, units, mode, signal);
+        return this.config.commit === "after-processing" && cursor.processed > cursor.committed;
+    }
+  }
+
+  /** What the handler gets of a fetch: one unit per record, or the whole batch as one unit. */
+  #units(cursor: Cursor, fetched: Fetched, mode: Mode): ConsumedRecord[][] {
     const records = fetched.records.map((r) => ({
       topic: this.topic,
       partition: cursor.partition,
@@ -425,18 +455,20 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
       value: r.value,
       deliveries: cursor.deliveries(r.offset),
     }));
-    const units: ConsumedRecord[][] = mode.batch ? [records] : records.map((r) => [r]);
-    switch (this.config.commit) {
-      case "before-processing":
-        await this.#processBeforeCommit(cursor, fetched.nextOffset, units, mode, signal);
-        return false;
-      case "transactional":
-        await this.#processInTransaction(cursor, fetched.nextOffset, units, mode, signal);
-        return false;
-      default:
-        await this.#processThenCommit(cursor, fetched.nextOffset, units, mode, signal);
-        return this.config.commit === "after-processing" && cursor.processed > cursor.committed;
+    return mode.batch ? [records] : records.map((r) => [r]);
+  }
+
+  /** One fetch from each other ready partition, for a transaction to take along; stops at a fenced fetch. */
+  async #fetchOthers(first: Cursor, mode: Mode): Promise<Fetch[]> {
+    const more: Fetch[] = [];
+    for (const cursor of this.#ready()) {
+      if (cursor === first) continue;
+      const fetched = await this.#fetch(cursor);
+      if (fetched === null) break;
+      if (fetched.records.length === 0) cursor.position = fetched.nextOffset;
+      else more.push({ cursor, next: fetched.nextOffset, units: this.#units(cursor, fetched, mode) });
     }
+    return more;
   }
 
   /** At-most-once: the batch's offsets are committed first; a failure afterwards loses its record. */
@@ -485,47 +517,54 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     cursor.position = next;
   }
 
-  /** Exactly-once: the handler's sends and the input offsets commit in one transaction, or neither does. */
-  async #processInTransaction(cursor: Cursor, next: number, units: ConsumedRecord[][], mode: Mode, signal: AbortSignal): Promise<void> {
+  /**
+   * Exactly-once: the handler's sends and the input offsets of every batch commit in one
+   * transaction, or none of it does and every batch is read again.
+   */
+  async #processInTransaction(batches: Fetch[], mode: Mode, signal: AbortSignal): Promise<void> {
     const producer = this.config.producer!;
     const generation = this.#membership.generation;
-    const first = units[0]![0]!.offset;
+    const offsets = batches.map(({ cursor, next }) => ({ topic: this.topic, partition: cursor.partition, offset: next }));
     const handled: ConsumedRecord[][] = [];
     let failure: { unit: ConsumedRecord[]; error: unknown } | null = null;
     try {
       await producer.transaction(async (tx) => {
         const context = this.#context(tx, signal);
-        for (const unit of units) {
-          if (signal.aborted || !this.#membership.owned.has(cursor.partition)) throw INTERRUPTED;
-          try {
-            await this.#invoke(mode, unit, context);
-          } catch (error) {
-            if (error === INTERRUPTED) throw error;
-            if (!(await this.#failed(cursor, unit, error))) {
-              failure = { unit, error };
-              throw error;
+        for (const { cursor, units } of batches) {
+          for (const unit of units) {
+            if (signal.aborted || !this.#membership.owned.has(cursor.partition)) throw INTERRUPTED;
+            try {
+              await this.#invoke(mode, unit, context);
+            } catch (error) {
+              if (error === INTERRUPTED) throw error;
+              if (!(await this.#failed(cursor, unit, error))) {
+                failure = { unit, error };
+                throw error;
+              }
+              continue;
             }
-            continue;
+            handled.push(unit);
           }
-          handled.push(unit);
         }
-        // The generation the batch was fetched in: if the group rebalanced since, the
+        // The generation the batches were fetched in: if the group rebalanced since, the
         // coordinator refuses the offsets and the transaction aborts (KIP-447).
-        await tx.sendOffsets(this.config.groupId, [{ topic: this.topic, partition: cursor.partition, offset: next }], generation);
+        await tx.sendOffsets(this.config.groupId, offsets, generation);
       });
     } catch (error) {
-      // Nothing of the transaction is visible: read the batch again, here or at the next owner.
-      cursor.position = first;
+      // Nothing of the transaction is visible: read the batches again, here or at the next owner.
+      for (const { cursor, units } of batches) cursor.position = units[0]![0]!.offset;
       if (failure !== null || error === INTERRUPTED) return;
       if (this.#fenced(error)) return;
-      // The transaction could not commit (a write failed, or it timed out): the batch comes again.
+      // The transaction could not commit (a write failed, or it timed out): the batches come again.
       if (error instanceof TransactionAbortedError || error instanceof TransactionTimedOutError) return;
       throw error;
     }
-    cursor.position = cursor.processed = cursor.committed = next;
-    for (const unit of units) cursor.failures.delete(unit[0]!.offset);
+    for (const { cursor, next, units } of batches) {
+      cursor.position = cursor.processed = cursor.committed = next;
+      for (const unit of units) cursor.failures.delete(unit[0]!.offset);
+    }
     for (const unit of handled) this.#reportProcessed(unit);
-    this.#committed([{ topic: this.topic, partition: cursor.partition, offset: next }], true);
+    this.#committed(offsets, true);
   }
 
   /**
