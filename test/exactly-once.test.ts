@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { atLeastOnce, DeliveryFailedError, exactlyOnce } from "../src/index.ts";
-import { idsWhere, produceThroughChaos, type Run } from "./helpers/reconcile.ts";
+import { assertWaitsMatchLog, idsWhere, produceThroughChaos, type Run } from "./helpers/reconcile.ts";
 
 const patientRetry = { maxRetries: 200, initialDelay: 1, maxDelay: 20, timeout: 1_000_000, strategy: "fixed" } as const;
 const everyFault = {
@@ -28,18 +28,6 @@ function assertSendOrder(run: Run): void {
   run.logs.forEach((log, partition) => assert.equal(log, sent.get(partition) ?? [], `partition ${partition} order`));
 }
 
-/** Every resolved wait() has its own offset, holding that very record. */
-function assertOwnOffsets(run: Run): void {
-  const seen = new Set<string>();
-  run.waits.forEach((result, id) => {
-    if (result instanceof Error) return;
-    const slot = `${result.partition}:${result.offset}`;
-    assert.not.ok(seen.has(slot), `two records resolved to ${slot}`);
-    seen.add(slot);
-    assert.is(run.logs[result.partition]![result.offset], id);
-  });
-}
-
 test("exactly-once through every fault: zero lost, zero duplicated, send order per partition", async () => {
   const run = await produceThroughChaos({
     seed: 61,
@@ -50,7 +38,7 @@ test("exactly-once through every fault: zero lost, zero duplicated, send order p
   assert.ok(stats.droppedRequests >= 5 && stats.droppedResponses >= 5 && stats.duplicatedRequests >= 5 && stats.disconnects >= 3, JSON.stringify(stats));
   assert.equal(idsWhere(run, (n) => n !== 1), [], "every record exactly once");
   assertSendOrder(run);
-  assertOwnOffsets(run);
+  assertWaitsMatchLog(run);
   assert.ok(run.waits.every((w) => !(w instanceof Error)));
   assert.ok(run.producer.stats.retries > 0);
   assert.is(run.flushError, undefined);
@@ -92,7 +80,7 @@ test("a batch that fails for good leaves no gap: later batches move to a new epo
   // Dropped requests never reach the broker, so failed means missing and missing means failed.
   assert.equal(idsWhere(run, (n) => n === 0), failed);
   assert.ok(run.waits.some((w) => !(w instanceof Error)), "records after a failed batch still land");
-  assertOwnOffsets(run);
+  assertWaitsMatchLog(run);
 });
 
 test("exactlyOnce config: maxInFlight above the broker's dedup window is refused", async () => {

@@ -5,24 +5,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { atLeastOnce, atMostOnce, DeliveryFailedError, RequestTimedOutError, UndeliveredRecordsError } from "../src/index.ts";
-import { idsHitBy, idsWhere, produceThroughChaos, type Run } from "./helpers/reconcile.ts";
+import { assertWaitsMatchLog, idsHitBy, idsWhere, produceThroughChaos, type Run } from "./helpers/reconcile.ts";
 
 const patient = atLeastOnce({ maxRetries: 100, initialDelay: 1, maxDelay: 50, timeout: 1_000_000, strategy: "fixed" });
 
 function sorted(ids: Iterable<number>): number[] {
   return [...new Set(ids)].sort((a, b) => a - b);
-}
-
-/** Every resolved wait() points at a log slot holding that very record, and no two share one. */
-function assertWaitsMatchLog(run: Run): void {
-  const seen = new Set<string>();
-  run.waits.forEach((result, id) => {
-    if (result instanceof Error) return;
-    const slot = `${result.partition}:${result.offset}`;
-    assert.not.ok(seen.has(slot), `two records resolved to ${slot}`);
-    seen.add(slot);
-    assert.is(run.logs[result.partition]![result.offset], id, `record ${id} resolved to ${slot}`);
-  });
 }
 
 test("at-most-once with dropped requests: the lost records are exactly those dropped, none duplicated", async () => {

@@ -16,6 +16,7 @@ import {
   type RecordOutcome,
   VirtualClock,
 } from "../../src/index.ts";
+import * as assert from "uvu/assert";
 
 const decoder = new TextDecoder();
 
@@ -94,4 +95,16 @@ export function idsHitBy(run: Run, kind: ChaosFault["kind"]): number[] {
 /** Ids where `pred(copies)` holds. */
 export function idsWhere(run: Run, pred: (copies: number) => boolean): number[] {
   return run.copies.flatMap((n, id) => (pred(n) ? [id] : []));
+}
+
+/** Every resolved wait() points at a log slot holding that very record, and no two share one. */
+export function assertWaitsMatchLog(run: Run): void {
+  const seen = new Set<string>();
+  run.waits.forEach((result, id) => {
+    if (result instanceof Error) return;
+    const slot = `${result.partition}:${result.offset}`;
+    assert.not.ok(seen.has(slot), `two records resolved to ${slot}`);
+    seen.add(slot);
+    assert.is(run.logs[result.partition]![result.offset], id, `record ${id} resolved to ${slot}`);
+  });
 }
