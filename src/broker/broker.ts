@@ -189,8 +189,7 @@ export class EmbeddedBroker implements RequestHandler {
    * once for a topic that does not exist.
    */
   producer(topic: string, config: ProducerConfig = {}): Producer {
-    validateTopicName(topic);
-    if (!this.#topics.has(topic)) throw new UnknownTopicError(topic);
+    this.#existingTopic(topic);
     return new Producer(this.transport(), topic, { clock: this.clock, ...config }, { ownsTransport: true });
   }
 
@@ -200,8 +199,7 @@ export class EmbeddedBroker implements RequestHandler {
    * `UnknownTopicError` at once for a topic that does not exist.
    */
   consumer(topic: string, config: ConsumerConfig): Consumer {
-    validateTopicName(topic);
-    if (!this.#topics.has(topic)) throw new UnknownTopicError(topic);
+    this.#existingTopic(topic);
     // A non-object config goes through as it is, for the consumer to name the problem.
     const withClock = isObject(config as unknown) ? { clock: this.clock, ...config } : config;
     return new Consumer(this.transport(), topic, withClock, { ownsTransport: true });
@@ -341,6 +339,12 @@ export class EmbeddedBroker implements RequestHandler {
 
   #metadata(request: MetadataRequest): MetadataResponse {
     return { ok: true, topic: request.topic, partitions: this.#partitionsOf(request.topic).length };
+  }
+
+  /** Throws `InvalidTopicError` or `UnknownTopicError` unless `topic` names a topic of this broker. */
+  #existingTopic(topic: string): void {
+    validateTopicName(topic);
+    this.#partitionsOf(topic);
   }
 
   #partitionsOf(topic: string): Partition[] {
