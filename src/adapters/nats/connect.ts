@@ -7,7 +7,8 @@
 import { connect, type ConnectionOptions } from "@nats-io/transport-node";
 import { ConfigError, EngineUnavailableError } from "../../errors.ts";
 import { describe, integerIn, isObject, rejectUnknownKeys } from "../../validate.ts";
-import { managerFor, NatsTransport } from "./nats-transport.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { NatsTransport } from "./nats-transport.ts";
 
 /** Where and how to connect. */
 export interface NatsConnectOptions {
@@ -65,7 +66,7 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsTran
     throw new EngineUnavailableError(server, `cannot connect to NATS (${cause})`, error);
   }
   try {
-    return new NatsTransport(nc, await managerFor(nc), server, publishWindow);
+    return new NatsTransport(nc, await jetstreamManager(nc), server, publishWindow);
   } catch (error) {
     await nc.close().catch(() => {});
     throw new EngineUnavailableError(server, `JetStream is not available (${error instanceof Error ? error.message : String(error)}); start the server with -js`, error);

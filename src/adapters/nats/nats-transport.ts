@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager, type PubAck, StorageType } from "@nats-io/jetstream";
+import { jetstream, type JetStreamClient, type JetStreamManager, type PubAck, StorageType } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection, nanos } from "@nats-io/transport-node";
 import {
   AcktorError,
@@ -235,11 +235,17 @@ export class NatsTransport implements Transport {
     return shape;
   }
 
-  async #produce(request: ProduceRequest, options: RequestOptions): Promise<ProduceResponse> {
+  /** The topic's shape, once the request's partition is known to be one of it. */
+  async #partitionShape(request: { readonly topic: string; readonly partition: number }): Promise<TopicShape> {
     const shape = await this.#shape(request.topic);
     if (!Number.isInteger(request.partition) || request.partition < 0 || request.partition >= shape.partitions) {
       throw new UnknownPartitionError(request.topic, request.partition);
     }
+    return shape;
+  }
+
+  async #produce(request: ProduceRequest, options: RequestOptions): Promise<ProduceResponse> {
+    const shape = await this.#partitionShape(request);
     const subject = `${request.topic}.${request.partition}`;
     const { keys, values } = request;
     const idempotent = request.producerId !== undefined;
@@ -316,10 +322,7 @@ export class NatsTransport implements Transport {
     if (request.groupId !== undefined || request.memberId !== undefined) {
       throw new UnsupportedError("consumer groups", "NATS JetStream: consumer-group fetches are not implemented yet");
     }
-    const shape = await this.#shape(request.topic);
-    if (!Number.isInteger(request.partition) || request.partition < 0 || request.partition >= shape.partitions) {
-      throw new UnknownPartitionError(request.topic, request.partition);
-    }
+    const shape = await this.#partitionShape(request);
     const stream = streamName(request.topic);
     const subject = `${request.topic}.${request.partition}`;
     const batch = shape.framing === "batch";
@@ -439,9 +442,4 @@ function fromBase64(text: string): Bytes {
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;
-}
-
-/** Connects a JetStream manager; kept here so connect.ts holds only connection options. */
-export async function managerFor(nc: NatsConnection): Promise<JetStreamManager> {
-  return jetstreamManager(nc);
 }
