@@ -34,7 +34,7 @@ import type { Transport } from "../transport/transport.ts";
 import type { ProducerConfig } from "../producer/config.ts";
 import { Producer } from "../producer/producer.ts";
 import type { ConsumerConfig } from "../consumer/config.ts";
-import { Consumer } from "../consumer/consumer.ts";
+import { GroupConsumer } from "../consumer/group-consumer.ts";
 import { GroupCoordinator, type GroupSnapshot } from "./group-coordinator.ts";
 import { GroupOffsets } from "./group-offsets.ts";
 import { Partition, type PartitionState } from "./partition.ts";
@@ -198,11 +198,11 @@ export class EmbeddedBroker implements RequestHandler {
    * consumer) and this broker's clock unless the config names another. Throws
    * `UnknownTopicError` at once for a topic that does not exist.
    */
-  consumer(topic: string, config: ConsumerConfig): Consumer {
+  consumer(topic: string, config: ConsumerConfig): GroupConsumer {
     this.#existingTopic(topic);
     // A non-object config goes through as it is, for the consumer to name the problem.
     const withClock = isObject(config as unknown) ? { clock: this.clock, ...config } : config;
-    return new Consumer(this.transport(), topic, withClock, { ownsTransport: true });
+    return new GroupConsumer(this.transport(), topic, withClock, { ownsTransport: true });
   }
 
   /** Answers one request. Never rejects: broker errors are `ok: false` answers. */

@@ -20,9 +20,14 @@ import { describe, integerIn, isClock, isObject, rejectUnknownKeys } from "../va
  *   makes them come again; nothing is lost (at-least-once).
  * - `transactional`: the handler's output and the input offsets commit in one transaction of
  *   the configured `producer` (exactly-once consume-transform-produce).
+ * - `idempotent`: for engines without transactions (NATS JetStream). The handler writes to
+ *   `outputTopic` through `context.output`, each write with an id derived from the input
+ *   record; the input is acknowledged once the writes are, and the server confirms the ack.
+ *   A record handed out again after a crash or a lost ack rewrites the same ids, which the
+ *   engine drops as duplicates (exactly-once output within its deduplication window).
  * - `manual`: the consumer never commits by itself; call `consumer.commit()`.
  */
-export type CommitStrategy = "before-processing" | "after-processing" | "transactional" | "manual";
+export type CommitStrategy = "before-processing" | "after-processing" | "transactional" | "idempotent" | "manual";
 
 /** Where a member starts in a partition its group has no committed offset for. */
 export type OffsetReset = "earliest" | "latest";
@@ -56,6 +61,12 @@ export interface ConsumerConfig {
    * consumer instance its own id; a restarted instance reusing its predecessor's id fences it.
    */
   producer?: Producer;
+  /**
+   * `idempotent` only: the topic `context.output.send()` writes to. The handler must send the
+   * same records in the same order each time it is given the same input record, or the
+   * derived ids cannot match them up.
+   */
+  outputTopic?: string;
   /** A member silent for this long loses its partitions. Default 10 000 ms. */
   sessionTimeoutMs?: number;
   /** How often the member heartbeats; under a third of the session timeout. Default 3 000 ms. */
@@ -78,6 +89,7 @@ export interface ResolvedConsumerConfig {
   readonly maxDeliveries: number;
   readonly deadLetterTopic: string | null;
   readonly producer: Producer | null;
+  readonly outputTopic: string | null;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly pollIntervalMs: number;
@@ -94,6 +106,7 @@ const KEYS = [
   "maxDeliveries",
   "deadLetterTopic",
   "producer",
+  "outputTopic",
   "sessionTimeoutMs",
   "heartbeatIntervalMs",
   "pollIntervalMs",
@@ -107,13 +120,23 @@ function oneOf<T extends string>(field: string, value: unknown, allowed: readonl
   return value as T;
 }
 
+function topicField(field: string, value: string | undefined): string | null {
+  if (value === undefined) return null;
+  try {
+    validateTopicName(value);
+  } catch (error) {
+    throw new ConfigError(field, (error as Error).message);
+  }
+  return value;
+}
+
 /** Validates a consumer config, naming the first bad field, and fills in defaults. */
 export function resolveConsumerConfig(config: ConsumerConfig): ResolvedConsumerConfig {
   if (!isObject(config as unknown)) throw new ConfigError("consumer", `expected an object with a groupId, got ${describe(config)}`);
   rejectUnknownKeys(config, KEYS, "");
   const { groupId } = config;
   if (typeof groupId !== "string" || groupId.length === 0) throw new ConfigError("groupId", `expected a non-empty string, got ${describe(groupId)}`);
-  const commit = oneOf("commit", config.commit, ["before-processing", "after-processing", "transactional", "manual"], "after-processing");
+  const commit = oneOf("commit", config.commit, ["before-processing", "after-processing", "transactional", "idempotent", "manual"], "after-processing");
   const producer = config.producer ?? null;
   if (commit === "transactional") {
     const semantic = producer?.config.deliverySemantic;
@@ -123,14 +146,10 @@ export function resolveConsumerConfig(config: ConsumerConfig): ResolvedConsumerC
   } else if (producer !== null) {
     throw new ConfigError("producer", `only commit "transactional" uses a producer; commit is "${commit}"`);
   }
-  const deadLetterTopic = config.deadLetterTopic ?? null;
-  if (deadLetterTopic !== null) {
-    try {
-      validateTopicName(deadLetterTopic);
-    } catch (error) {
-      throw new ConfigError("deadLetterTopic", (error as Error).message);
-    }
-  }
+  const outputTopic = topicField("outputTopic", config.outputTopic);
+  if (commit === "idempotent" && outputTopic === null) throw new ConfigError("outputTopic", 'commit "idempotent" needs the outputTopic its handler writes to');
+  if (commit !== "idempotent" && outputTopic !== null) throw new ConfigError("outputTopic", `only commit "idempotent" writes to an outputTopic; commit is "${commit}"`);
+  const deadLetterTopic = topicField("deadLetterTopic", config.deadLetterTopic);
   const sessionTimeoutMs = integerIn("sessionTimeoutMs", config.sessionTimeoutMs ?? 10_000, 3);
   const heartbeatIntervalMs = integerIn("heartbeatIntervalMs", config.heartbeatIntervalMs ?? Math.min(3_000, Math.floor(sessionTimeoutMs / 3)), 1);
   // Two heartbeats may be lost without the session ending.
@@ -148,6 +167,7 @@ export function resolveConsumerConfig(config: ConsumerConfig): ResolvedConsumerC
     maxDeliveries: integerIn("maxDeliveries", config.maxDeliveries ?? 5, 1),
     deadLetterTopic,
     producer,
+    outputTopic,
     sessionTimeoutMs,
     heartbeatIntervalMs,
     pollIntervalMs: integerIn("pollIntervalMs", config.pollIntervalMs ?? 50, 0),
