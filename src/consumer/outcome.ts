@@ -13,6 +13,10 @@ import type { ConsumedRecord } from "./record.ts";
  * - `failed`: under `before-processing`, a handler failed on a record whose offset was
  *   already committed: at-most-once, so it is not handed out again.
  * - `partition-stopped`: a poison record stopped its partition (no dead-letter topic).
+ * - `exhausted`: the engine stopped redelivering a record after `maxDeliveries` (NATS
+ *   JetStream's max-deliveries advisory, heard by every member of the group, crashes
+ *   included); it stays in the stream at `offset` (of the frame's first record, in batch
+ *   framing). `partition` is -1 if the record could no longer be read.
  */
 export type ConsumerOutcome =
   | { readonly type: "assigned"; readonly partitions: readonly number[]; readonly generation: number }
@@ -22,7 +26,8 @@ export type ConsumerOutcome =
   | { readonly type: "redelivered"; readonly record: ConsumedRecord; readonly error: unknown }
   | { readonly type: "dead-lettered"; readonly record: ConsumedRecord; readonly error: unknown; readonly deadLetterOffset: number }
   | { readonly type: "failed"; readonly record: ConsumedRecord; readonly error: unknown }
-  | { readonly type: "partition-stopped"; readonly partition: number; readonly error: PoisonRecordError };
+  | { readonly type: "partition-stopped"; readonly partition: number; readonly error: PoisonRecordError }
+  | { readonly type: "exhausted"; readonly partition: number; readonly offset: number; readonly deliveries: number };
 
 /** Offsets the group committed: by a transaction, or directly. */
 export interface CommitOutcome {

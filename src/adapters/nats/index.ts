@@ -1,9 +1,11 @@
 /**
  * acktor on NATS JetStream: `connectNats({ servers })` gives a transport that
- * `createProducer` accepts unchanged.
+ * `createProducer` and `createConsumer` accept unchanged.
  *
  * @module
  */
 export { connectNats, type NatsConnectOptions } from "./connect.ts";
-export { NatsTransport, type Framing, type NatsTopicConfig, streamName } from "./nats-transport.ts";
+export { NatsTransport, type NatsTopicConfig, streamName } from "./nats-transport.ts";
+export { durableName, JetStreamConsumer } from "./jetstream-consumer.ts";
+export type { Framing } from "./message.ts";
 export { decodeFrame, encodeFrame, type Frame } from "./frame.ts";

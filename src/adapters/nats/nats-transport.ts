@@ -18,7 +18,7 @@
  * @module
  */
 import { jetstream, type JetStreamClient, type JetStreamManager, type PubAck, StorageType } from "@nats-io/jetstream";
-import { headers as natsHeaders, type MsgHdrs, type NatsConnection, nanos } from "@nats-io/transport-node";
+import { type NatsConnection, nanos } from "@nats-io/transport-node";
 import {
   AcktorError,
   ConfigError,
@@ -45,11 +45,13 @@ import type {
   ResponseFor,
 } from "../../transport/protocol.ts";
 import type { RequestOptions, Transport } from "../../transport/transport.ts";
+import type { Consumer, ConsumerConfig, ConsumerHost } from "../../consumer/index.ts";
+import { keyedPartition } from "../../producer/partitioner.ts";
+import type { RecordMetadata } from "../../producer/outcome.ts";
 import { integerIn, isObject, rejectUnknownKeys } from "../../validate.ts";
-import { decodeFrame, encodeFrame, frameOffset, splitFrameOffset } from "./frame.ts";
-
-/** How records travel: one per NATS message (any NATS client can read them), or one acktor batch per message. */
-export type Framing = "message" | "batch";
+import { frameOffset, splitFrameOffset } from "./frame.ts";
+import { type JetStreamAccess, JetStreamConsumer } from "./jetstream-consumer.ts";
+import { type Framing, frameMessage, recordMessage, recordsOf } from "./message.ts";
 
 /** A topic on JetStream. */
 export interface NatsTopicConfig {
@@ -65,14 +67,12 @@ export interface NatsTopicConfig {
 }
 
 /** What a stream's description records, so any acktor client learns the topic's shape. */
-interface TopicShape {
+export interface TopicShape {
   readonly partitions: number;
   readonly framing: Framing;
 }
 
 const DESCRIPTION_PREFIX = "acktor:";
-const KEY_HEADER = "Acktor-Key";
-const FRAME_HEADER = "Acktor-Frame";
 const MAX_PRODUCER_ID = 2 ** 48;
 
 /** The JetStream stream that holds `topic`. Injective: `_` and `.` are escaped, as stream names may not hold dots. */
@@ -80,8 +80,12 @@ export function streamName(topic: string): string {
   return `ACKTOR_${topic.replace(/_/g, "_5F").replace(/\./g, "_2E")}`;
 }
 
-/** A {@link Transport} to NATS JetStream, plus topic administration. Build it with `connectNats`. */
-export class NatsTransport implements Transport {
+/**
+ * A {@link Transport} to NATS JetStream, plus topic administration. Build it with
+ * `connectNats`. It is a {@link ConsumerHost}: `createConsumer` gives a consumer on a durable
+ * JetStream consumer (acks and redelivery), not on the group protocol.
+ */
+export class NatsTransport implements ConsumerHost {
   /** The server(s) this transport connected to, for error messages. */
   readonly server: string;
   readonly #nc: NatsConnection;
@@ -99,6 +103,8 @@ export class NatsTransport implements Transport {
   readonly #inFlight = new Set<(error: Error) => void>();
   /** Bumped by every dropped connection; a request that sees it change stops publishing. */
   #connection = 0;
+  /** What the consumers this transport makes may use of it. */
+  readonly #access: JetStreamAccess;
   #connected = true;
   #closed = false;
 
@@ -109,6 +115,15 @@ export class NatsTransport implements Transport {
     this.#js = jetstream(nc);
     this.server = server;
     this.#window = new Window(publishWindow);
+    this.#access = {
+      server,
+      nc: () => this.#nc,
+      js: () => this.#js,
+      jsm: () => this.#jsm,
+      shape: (topic) => this.#shape(topic),
+      typed: (error) => this.#typed(error),
+      publishWithId: (...args) => this.#publishWithId(...args),
+    };
     void this.#watch();
   }
 
@@ -159,6 +174,15 @@ export class NatsTransport implements Transport {
     this.#shapes.set(topic, Promise.resolve(shape));
   }
 
+  /**
+   * A consumer of `topic` for `config.groupId`, on a durable pull consumer with explicit acks
+   * (see {@link JetStreamConsumer}). `commit: "transactional"` is refused: JetStream has no
+   * transactions; `"idempotent"` gives exactly-once output instead.
+   */
+  createConsumer(topic: string, config: ConsumerConfig): Consumer {
+    return new JetStreamConsumer(this.#access, topic, config);
+  }
+
   /** Deletes the topic's stream and everything in it. */
   async deleteTopic(topic: string): Promise<void> {
     this.#shapes.delete(topic);
@@ -193,7 +217,7 @@ export class NatsTransport implements Transport {
         default:
           throw new UnsupportedError(
             request.api,
-            `NATS JetStream: "${request.api}" is not supported by this adapter (${["addPartitionsToTxn", "txnOffsetCommit", "endTxn"].includes(request.api) ? "JetStream has no multi-subject transactions" : "consumer groups on JetStream are not implemented yet"})`,
+            `NATS JetStream: "${request.api}" is not supported by this adapter (${["addPartitionsToTxn", "txnOffsetCommit", "endTxn"].includes(request.api) ? "JetStream has no multi-subject transactions" : "groups run on durable JetStream consumers: pass the NatsTransport itself to createConsumer, not a wrapper of it"})`,
           );
       }
     } catch (error) {
@@ -253,28 +277,19 @@ export class NatsTransport implements Transport {
     if (request.transactionalId !== undefined) throw new UnsupportedError("transactions", "NATS JetStream has no multi-subject transactions");
 
     if (shape.framing === "batch") {
-      const frame = encodeFrame(keys, values, idempotent ? request.baseSequence! : -1);
-      const h = natsHeaders();
-      h.set(FRAME_HEADER, "1");
+      const { data, headers } = frameMessage(keys, values, idempotent ? request.baseSequence! : -1);
       if (request.ack === false) {
-        this.#nc.publish(subject, frame, { headers: h });
+        this.#nc.publish(subject, data, { headers });
         return { ok: true, baseOffset: -1 };
       }
-      const ack = await this.#js.publish(subject, frame, { headers: h, timeout: options.timeoutMs, ...(idempotent ? { msgID: msgId(request.baseSequence!) } : {}) });
+      const ack = await this.#js.publish(subject, data, { headers, timeout: options.timeoutMs, ...(idempotent ? { msgID: msgId(request.baseSequence!) } : {}) });
       return { ok: true, baseOffset: frameOffset(ack.seq, 0), ...(ack.duplicate ? { duplicate: true } : {}) };
     }
 
-    const headersOf = (i: number): MsgHdrs | undefined => {
-      const key = keys[i];
-      if (key === null || key === undefined) return undefined;
-      const h = natsHeaders();
-      h.set(KEY_HEADER, toBase64(key));
-      return h;
-    };
     if (request.ack === false) {
       for (let i = 0; i < values.length; i++) {
-        const h = headersOf(i);
-        this.#nc.publish(subject, values[i]!, h ? { headers: h } : undefined);
+        const { data, headers } = recordMessage(keys[i] ?? null, values[i]!);
+        this.#nc.publish(subject, data, headers ? { headers } : undefined);
       }
       return { ok: true, baseOffset: -1 };
     }
@@ -295,11 +310,11 @@ export class NatsTransport implements Transport {
         this.#window.release();
         break;
       }
-      const h = headersOf(i);
+      const { data, headers } = recordMessage(keys[i] ?? null, values[i]!);
       settled[i] = this.#js
-        .publish(subject, values[i]!, {
+        .publish(subject, data, {
           timeout: options.timeoutMs,
-          ...(h ? { headers: h } : {}),
+          ...(headers ? { headers } : {}),
           ...(idempotent ? { msgID: msgId(request.baseSequence! + i) } : {}),
         })
         .then(
@@ -320,7 +335,7 @@ export class NatsTransport implements Transport {
 
   async #fetch(request: FetchRequest): Promise<FetchResponse> {
     if (request.groupId !== undefined || request.memberId !== undefined) {
-      throw new UnsupportedError("consumer groups", "NATS JetStream: consumer-group fetches are not implemented yet");
+      throw new UnsupportedError("consumer groups", "NATS JetStream: groups run on durable JetStream consumers: pass the NatsTransport itself to createConsumer, not a wrapper of it");
     }
     const shape = await this.#partitionShape(request);
     const stream = streamName(request.topic);
@@ -340,18 +355,13 @@ export class NatsTransport implements Transport {
         break;
       }
       if (message.seq !== sequence) index = 0;
-      if (batch) {
-        const frame = decodeFrame(message.data);
-        for (; index < frame.values.length && records.length < request.maxRecords; index++) {
-          records.push({ offset: frameOffset(message.seq, index), key: frame.keys[index] ?? null, value: frame.values[index]! });
-        }
-        if (index < frame.values.length) {
-          sequence = message.seq;
-          break;
-        }
-      } else {
-        const key = message.header?.get(KEY_HEADER);
-        records.push({ offset: message.seq, key: key ? fromBase64(key) : null, value: message.data });
+      const held = recordsOf(message, shape.framing);
+      const take = Math.min(held.length - index, request.maxRecords - records.length);
+      for (let i = 0; i < take; i++) records.push(held[index + i]!);
+      if (index + take < held.length) {
+        sequence = message.seq;
+        index += take;
+        break;
       }
       sequence = message.seq + 1;
       index = 0;
@@ -359,6 +369,24 @@ export class NatsTransport implements Transport {
     const nextOffset = batch ? frameOffset(sequence, index) : sequence;
     // JetStream acknowledges only what its replicas stored: everything readable is committed.
     return { ok: true, records, nextOffset, highWatermark: end, logEndOffset: end, lastStableOffset: end };
+  }
+
+  /**
+   * One record, published with a message id of the caller's: a second publish with the same
+   * id inside the stream's duplicate window is dropped by the server and answers with the
+   * first one's offset. A keyless record goes to `partitionIfKeyless`, so that a repeat goes
+   * where the first went.
+   */
+  async #publishWithId(topic: string, key: Bytes | null, value: Bytes, msgId: string, partitionIfKeyless: number, timeoutMs: number): Promise<RecordMetadata> {
+    const shape = await this.#shape(topic);
+    const partition = key === null ? partitionIfKeyless % shape.partitions : keyedPartition(key, shape.partitions);
+    const { data, headers } = shape.framing === "batch" ? frameMessage([key], [value], -1) : recordMessage(key, value);
+    try {
+      const ack = await this.#js.publish(`${topic}.${partition}`, data, { msgID: msgId, timeout: timeoutMs, ...(headers ? { headers } : {}) });
+      return { topic, partition, offset: shape.framing === "batch" ? frameOffset(ack.seq, 0) : ack.seq };
+    } catch (error) {
+      throw this.#typed(error);
+    }
   }
 
   /** Producer ids are drawn at random (48 bits): JetStream has no allocator, and message ids only need them unique. */
@@ -429,17 +457,4 @@ class Window {
 
 function nameOf(error: unknown): string {
   return error instanceof Error ? error.name !== "Error" ? error.name : error.constructor.name : typeof error;
-}
-
-function toBase64(bytes: Bytes): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
-function fromBase64(text: string): Bytes {
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
 }

@@ -1,0 +1,505 @@
+/**
+ * Consumers on NATS JetStream. A consumer group is one durable pull consumer on the topic's
+ * stream (explicit acks, `ack_wait` = `sessionTimeoutMs`, `max_deliver` = `maxDeliveries`);
+ * its members pull from it and the server shares the messages out. The commit strategies map
+ * onto acknowledgements:
+ *
+ * - `before-processing`: each message is acked, and the server's confirmation awaited
+ *   (`ackAck`), before its records are handed out. A message whose ack is not confirmed is
+ *   not handed out, so nothing is processed twice; a crash loses what was acked (at-most-once).
+ * - `after-processing`: a message is acked once every record in it was handled. A crash or a
+ *   lost ack lets `ack_wait` pass and the server redelivers (at-least-once).
+ * - `idempotent`: the handler writes to `outputTopic` with message ids derived from the
+ *   input record; the input is acked (confirmed) once the writes are. A redelivered record
+ *   rewrites the same ids and the output stream drops them (exactly-once output, within its
+ *   duplicate window).
+ * - `manual`: handled messages wait for `commit()`.
+ * - `transactional`: refused; JetStream has no transactions.
+ *
+ * A failing handler's message is nak'ed with a growing delay and comes again; its
+ * `deliveries` is the server's count, so crashes count too. At `maxDeliveries` the records go
+ * to `deadLetterTopic` (idempotently), or the server stops redelivering and publishes its
+ * max-deliveries advisory, which every member reports as an `exhausted` outcome.
+ *
+ * Trade-offs of the model: the server balances messages, not partitions, so with several
+ * members two records of one partition may be processed at once, and a redelivered record
+ * comes after newer ones. `seek` and `pause` have no JetStream equivalent on a shared durable
+ * consumer and are refused.
+ *
+ * @module
+ */
+import { AckPolicy, DeliverPolicy, type Consumer as DurableConsumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { type NatsConnection, nanos, type Subscription } from "@nats-io/transport-node";
+import { type AcktorError, ConfigError, type PoisonRecordError, TransportClosedError, UnknownMemberIdError, UnknownTopicError, UnsupportedError } from "../../errors.ts";
+import { Consumer, type HandlerContext, type Mode, type OutputContext } from "../../consumer/consumer.ts";
+import type { ConsumerConfig } from "../../consumer/config.ts";
+import type { ConsumedRecord } from "../../consumer/record.ts";
+import type { RecordMetadata } from "../../producer/outcome.ts";
+import { keyBytes, valueBytes } from "../../producer/record.ts";
+import { sleep } from "../../runtime/clock.ts";
+import type { Bytes, PartitionOffset } from "../../transport/protocol.ts";
+import { frameOffset } from "./frame.ts";
+import { type Framing, recordsOf } from "./message.ts";
+import { streamName, type TopicShape } from "./nats-transport.ts";
+
+/** What a JetStream consumer uses of the transport that made it. */
+export interface JetStreamAccess {
+  readonly server: string;
+  nc(): NatsConnection;
+  js(): JetStreamClient;
+  jsm(): JetStreamManager;
+  shape(topic: string): Promise<TopicShape>;
+  typed(error: unknown): AcktorError;
+  publishWithId(topic: string, key: Bytes | null, value: Bytes, msgId: string, partitionIfKeyless: number, timeoutMs: number): Promise<RecordMetadata>;
+}
+
+/** Messages handed out together, and how: one unit per record, or one unit for all. */
+interface Delivery {
+  readonly messages: JsMsg[];
+  readonly units: ConsumedRecord[][];
+}
+
+/** The durable consumer's name for a group: injective, and free of what JetStream names may not hold. */
+export function durableName(groupId: string): string {
+  return groupId.replace(/[^A-Za-z0-9-]/g, (c) => `_${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
+}
+
+/** The longest a failed message waits before it comes again. */
+const MAX_NAK_DELAY_MS = 5_000;
+/** The shortest wait JetStream allows a pull request. */
+const MIN_EXPIRES_MS = 1_000;
+const NONE_STOPPED: ReadonlyMap<number, PoisonRecordError> = new Map();
+
+/** A {@link Consumer} on a JetStream durable pull consumer. Made by `NatsTransport.createConsumer`. */
+export class JetStreamConsumer extends Consumer {
+  readonly #access: JetStreamAccess;
+  readonly #stream: string;
+  readonly #durable: string;
+  readonly #memberId: string;
+  #framing: Framing = "message";
+  #partitions = 0;
+  #consumer: DurableConsumer | null = null;
+  #advisories: Subscription | null = null;
+  /** Delivered and not yet acked or nak'ed: the heartbeat keeps the server from redelivering them. */
+  readonly #inHand = new Set<JsMsg>();
+  /** Pulled, not yet handed out. */
+  readonly #inbox: JsMsg[] = [];
+  /** `manual`: handled, waiting for `commit()`. */
+  #processed: JsMsg[] = [];
+  #fetching: ConsumerMessages | null = null;
+  #pumpFailure: AcktorError | null = null;
+  #notify: (() => void) | null = null;
+
+  /** @internal use `createConsumer(natsTransport, topic, config)`. */
+  constructor(access: JetStreamAccess, topic: string, config: ConsumerConfig) {
+    super(topic, config);
+    if (this.config.commit === "transactional") {
+      throw new UnsupportedError("transactions", 'NATS JetStream has no transactions: use commit "idempotent" with an outputTopic for exactly-once consume-transform-produce');
+    }
+    this.#access = access;
+    this.#stream = streamName(topic);
+    this.#durable = durableName(this.config.groupId);
+    const random = new Uint32Array(1);
+    crypto.getRandomValues(random);
+    this.#memberId = `${this.#durable}/${random[0]!.toString(16)}`;
+  }
+
+  get memberId(): string | null {
+    return this.#consumer === null ? null : this.#memberId;
+  }
+
+  /** Every partition: the server may hand this member records of any. */
+  get assignment(): number[] {
+    return Array.from({ length: this.#partitions }, (_, p) => p);
+  }
+
+  /** 0 once joined: a durable consumer has no generations. */
+  get generation(): number {
+    return this.#consumer === null ? -1 : 0;
+  }
+
+  /** Always empty: the server, not a member, stops redelivering a poison record. */
+  get stoppedPartitions(): ReadonlyMap<number, PoisonRecordError> {
+    return NONE_STOPPED;
+  }
+
+  /**
+   * `manual`: acknowledges the handled messages (all, or those below the given offsets) and
+   * waits for the server to confirm. Other strategies acknowledge by themselves.
+   */
+  async commit(offsets?: readonly { partition: number; offset: number }[]): Promise<void> {
+    this.checkOpen("commit");
+    if (this.config.commit === "idempotent") throw new ConfigError("commit", 'an "idempotent" consumer acknowledges each record once its output is stored');
+    if (offsets !== undefined && !Array.isArray(offsets)) throw new ConfigError("offsets", "expected an array of { partition, offset }");
+    const below = offsets === undefined ? null : new Map(offsets.map(({ partition, offset }) => [partition, offset]));
+    const due = below === null ? this.#processed : this.#processed.filter((m) => this.#offsetOf(m) < (below.get(this.#partitionOf(m)) ?? 0));
+    this.#processed = this.#processed.filter((m) => !due.includes(m));
+    const confirmed = await Promise.all(due.map((m) => this.#ackAck(m)));
+    this.committed(this.#offsets(due.filter((_, i) => confirmed[i])), false);
+  }
+
+  seek(): void {
+    throw new UnsupportedError("seek", "NATS JetStream: a durable consumer's position is the server's and shared by the group; read from another offset with a new group");
+  }
+
+  pause(): void {
+    throw new UnsupportedError("pause", "NATS JetStream: the server hands a group's members records of every partition; pausing one is not supported");
+  }
+
+  resume(): void {
+    throw new UnsupportedError("resume", "NATS JetStream: no partition is ever paused or stopped");
+  }
+
+  protected async release(): Promise<void> {
+    this.#advisories?.unsubscribe();
+    // Handled but never committed (manual): they come again, now rather than after ack_wait.
+    for (const m of this.#processed.splice(0)) this.#settle(m, 0);
+  }
+
+  // ---- the loop ----------------------------------------------------------------------
+
+  protected async loop(mode: Mode, signal: AbortSignal): Promise<void> {
+    await this.#join();
+    this.send("JOINED");
+    this.#pumpFailure = null;
+    const pump = this.#pump(signal);
+    const heartbeat = this.#heartbeat();
+    try {
+      while (!signal.aborted) {
+        const taken = await this.#take(signal);
+        if (taken.length === 0) continue;
+        this.send("RECORDS");
+        await this.#handle(taken, mode, signal);
+        this.send("DONE");
+      }
+      this.send("STOP");
+    } finally {
+      this.#fetching?.stop();
+      await pump;
+      heartbeat.stop();
+      // Pulled but never handed out: back to the server at once.
+      for (const m of this.#inbox.splice(0)) this.#settle(m, 0);
+    }
+  }
+
+  /** Learns the topic, creates or updates the group's durable consumer, and listens for its advisories. */
+  async #join(): Promise<void> {
+    if (this.#consumer !== null) return;
+    const { config } = this;
+    const shape = await this.#access.shape(this.topic);
+    for (const topic of [config.outputTopic, config.deadLetterTopic]) if (topic !== null) await this.#access.shape(topic);
+    this.#framing = shape.framing;
+    this.#partitions = shape.partitions;
+    const jsm = this.#access.jsm();
+    const wanted = { ack_wait: nanos(config.sessionTimeoutMs), max_deliver: config.maxDeliveries };
+    try {
+      const existing = await jsm.consumers.info(this.#stream, this.#durable).catch((error: unknown) => {
+        if (nameOf(error) === "ConsumerNotFoundError") return null;
+        throw error;
+      });
+      if (existing === null) {
+        await jsm.consumers.add(this.#stream, {
+          durable_name: this.#durable,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: config.autoOffsetReset === "earliest" ? DeliverPolicy.All : DeliverPolicy.New,
+          ...wanted,
+        });
+      } else if (existing.config.ack_wait !== wanted.ack_wait || existing.config.max_deliver !== wanted.max_deliver) {
+        await jsm.consumers.update(this.#stream, this.#durable, wanted);
+      }
+      this.#consumer = await this.#access.js().consumers.get(this.#stream, this.#durable);
+    } catch (error) {
+      throw this.#typed(error);
+    }
+    this.#advisories = this.#access.nc().subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.#stream}.${this.#durable}`, {
+      callback: (error, message) => {
+        if (error === null) void this.#exhausted(message.json<{ stream_seq: number; deliveries: number }>());
+      },
+    });
+    this.outcomes.next({ type: "assigned", partitions: this.assignment, generation: 0 });
+  }
+
+  /**
+   * Keeps up to `maxPollRecords` messages pulled ahead of the handler, so one pull's round
+   * trip overlaps the handling of the previous one.
+   */
+  async #pump(signal: AbortSignal): Promise<void> {
+    const { clock, maxPollRecords, pollIntervalMs } = this.config;
+    const expires = Math.max(MIN_EXPIRES_MS, pollIntervalMs);
+    while (!signal.aborted) {
+      const room = maxPollRecords - this.#inbox.length;
+      if (room <= 0) {
+        await this.#wait(signal);
+        continue;
+      }
+      try {
+        const messages = await this.#consumer!.fetch({ max_messages: room, expires });
+        this.#fetching = messages;
+        if (signal.aborted) messages.stop();
+        for await (const m of messages) {
+          this.#inHand.add(m);
+          this.#inbox.push(m);
+          this.#wake();
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        const typed = this.#typed(error);
+        if (typed instanceof UnknownTopicError || typed instanceof UnknownMemberIdError || typed instanceof TransportClosedError) {
+          this.#pumpFailure = typed;
+          this.#wake();
+          return;
+        }
+        // A dropped connection or a slow server: the client reconnects; pull again shortly.
+        await sleep(clock, Math.max(pollIntervalMs, 50));
+      } finally {
+        this.#fetching = null;
+      }
+    }
+  }
+
+  /** Waits for pulled messages and takes them all. Empty when the reader stopped. */
+  async #take(signal: AbortSignal): Promise<JsMsg[]> {
+    while (this.#inbox.length === 0) {
+      if (this.#pumpFailure !== null) throw this.#pumpFailure;
+      if (signal.aborted) return [];
+      this.send("IDLE");
+      await this.#wait(signal);
+      this.send("WAKE");
+    }
+    const taken = this.#inbox.splice(0);
+    this.#wake();
+    return taken;
+  }
+
+  /** Resolves at the next {@link #wake} or when `signal` aborts. */
+  #wait(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener("abort", done);
+        this.#notify = null;
+        resolve();
+      };
+      this.#notify = done;
+      if (signal.aborted) done();
+      else signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  #wake(): void {
+    this.#notify?.();
+  }
+
+  /** Tells the server, every `heartbeatIntervalMs`, that the messages in hand are being worked on. */
+  #heartbeat(): { stop(): void } {
+    const { clock, heartbeatIntervalMs } = this.config;
+    let timer: unknown;
+    const beat = (): void => {
+      for (const m of this.#inHand) m.working();
+      timer = clock.setTimeout(beat, heartbeatIntervalMs);
+    };
+    timer = clock.setTimeout(beat, heartbeatIntervalMs);
+    return { stop: () => clock.clearTimeout(timer) };
+  }
+
+  // ---- handling ----------------------------------------------------------------------
+
+  async #handle(taken: JsMsg[], mode: Mode, signal: AbortSignal): Promise<void> {
+    let messages = taken;
+    if (this.config.commit === "before-processing") {
+      // Only a confirmed ack may be followed by handling: an unconfirmed one may not have
+      // landed, and the server would deliver the message again.
+      const confirmed = await Promise.all(taken.map((m) => this.#ackAck(m)));
+      messages = taken.filter((_, i) => confirmed[i]);
+      if (messages.length > 0) this.committed(this.#offsets(messages), false);
+    }
+    const acked: JsMsg[] = [];
+    for (const delivery of this.#deliveries(messages, mode)) {
+      if (signal.aborted) {
+        if (this.config.commit !== "before-processing") for (const m of delivery.messages) this.#settle(m, 0);
+        continue;
+      }
+      const handled = await this.#deliver(delivery, mode, signal);
+      if (handled) acked.push(...delivery.messages);
+    }
+    if (acked.length > 0) {
+      this.send("COMMIT");
+      this.committed(this.#offsets(acked), false);
+    }
+  }
+
+  /**
+   * Groups messages into what the handler gets: per message, one unit per record; for a
+   * batch handler, a run of messages of one partition as one unit (one message under
+   * `idempotent`, so that a redelivered batch is the same batch and derives the same ids).
+   */
+  #deliveries(messages: JsMsg[], mode: Mode): Delivery[] {
+    const out: Delivery[] = [];
+    let run: { partition: number; messages: JsMsg[]; records: ConsumedRecord[] } | null = null;
+    for (const m of messages) {
+      const partition = this.#partitionOf(m);
+      const records = recordsOf(m, this.#framing).map((r) => ({ topic: this.topic, partition, offset: r.offset, key: r.key, value: r.value, deliveries: m.info.deliveryCount }));
+      if (!mode.batch) {
+        out.push({ messages: [m], units: records.map((r) => [r]) });
+        continue;
+      }
+      if (run !== null && run.partition === partition && this.config.commit !== "idempotent") {
+        run.messages.push(m);
+        run.records.push(...records);
+        continue;
+      }
+      run = { partition, messages: [m], records };
+      out.push({ messages: run.messages, units: [run.records] });
+    }
+    return out;
+  }
+
+  /** Hands out one delivery under the strategy; true once its messages are acked (or were, before). */
+  async #deliver(delivery: Delivery, mode: Mode, signal: AbortSignal): Promise<boolean> {
+    const { commit } = this.config;
+    const writes: Promise<RecordMetadata>[] = [];
+    let abandoned = false;
+    for (const unit of delivery.units) {
+      const context = this.#context(signal, commit === "idempotent" ? this.#output(unit[0]!, writes) : null);
+      try {
+        await this.invoke(mode, unit, context);
+        this.reportProcessed(unit);
+      } catch (error) {
+        if (commit === "before-processing") {
+          await this.#giveUp(unit, error);
+          continue;
+        }
+        // A reader that stopped mid-record (for-await's return) interrupts it: not a failure to count.
+        if (signal.aborted) return this.#again(delivery, 0);
+        const deliveries = unit[0]!.deliveries;
+        if (deliveries < this.config.maxDeliveries) {
+          for (const record of unit) this.outcomes.next({ type: "redelivered", record, error });
+          return this.#again(delivery, Math.min(MAX_NAK_DELAY_MS, 100 * 2 ** (deliveries - 1)));
+        }
+        // The last delivery: dead-letter the unit, or leave it to the server, which gives up on
+        // the message once it is nak'ed (and its advisory reports it). Either way the rest of
+        // the message's records are still handled.
+        if (this.config.deadLetterTopic === null) abandoned = true;
+        else await this.#giveUp(unit, error);
+      }
+    }
+    if (commit === "before-processing") return false;
+    if (abandoned) return this.#again(delivery, 0);
+    if (commit === "manual") {
+      this.#processed.push(...delivery.messages);
+      return false;
+    }
+    if (commit === "after-processing") {
+      for (const m of delivery.messages) this.#settle(m, null);
+      return true;
+    }
+    // idempotent: the input is acked only once its output is stored, and the ack confirmed;
+    // until then a crash means redelivery, and the same ids.
+    if (!(await Promise.all(writes).then(() => true, () => false))) return this.#again(delivery, 0);
+    const confirmed = await Promise.all(delivery.messages.map((m) => this.#ackAck(m)));
+    return confirmed.every(Boolean);
+  }
+
+  /** Naks a delivery's messages so they come again after `delayMs`; false (not acked). */
+  #again(delivery: Delivery, delayMs: number): false {
+    for (const m of delivery.messages) this.#settle(m, delayMs);
+    return false;
+  }
+
+  /** A unit the handler gave up on: dead-lettered, or (before-processing) reported as failed. */
+  async #giveUp(unit: ConsumedRecord[], error: unknown): Promise<void> {
+    const topic = this.config.deadLetterTopic;
+    if (topic === null) {
+      for (const record of unit) this.outcomes.next({ type: "failed", record, error });
+      return;
+    }
+    for (const record of unit) {
+      // The id makes a dead letter written again after a crash a duplicate, not a second copy.
+      const { offset } = await this.#access.publishWithId(topic, record.key, record.value, `dlq:${this.#durable}:${this.#stream}:${record.offset}`, record.partition, this.config.requestTimeout);
+      this.outcomes.next({ type: "dead-lettered", record, error, deadLetterOffset: offset });
+    }
+  }
+
+  /** `idempotent`: writes whose ids are derived from the input record (and the n-th write for it). */
+  #output(input: ConsumedRecord, writes: Promise<RecordMetadata>[]): OutputContext {
+    let n = 0;
+    const prefix = `eo:${this.#durable}:${this.#stream}:${input.offset}:`;
+    return {
+      send: (key, value) => {
+        const write = this.#access.publishWithId(this.config.outputTopic!, keyBytes(key), valueBytes(value), prefix + n++, input.partition, this.config.requestTimeout);
+        writes.push(write);
+        // Awaited by the consumer before the input is acked; the handler need not await it.
+        write.catch(() => {});
+        return write;
+      },
+    };
+  }
+
+  #context(signal: AbortSignal, output: OutputContext | null): HandlerContext {
+    return { generation: 0, tx: null, output, signal };
+  }
+
+  // ---- acks --------------------------------------------------------------------------
+
+  /** Acks and waits for the server's confirmation; false if it did not come (the ack may or may not have landed). */
+  async #ackAck(m: JsMsg): Promise<boolean> {
+    this.#inHand.delete(m);
+    try {
+      return await m.ackAck({ timeout: this.config.requestTimeout });
+    } catch {
+      return false;
+    }
+  }
+
+  /** Acks (`delayMs` null) or naks a message, without waiting. */
+  #settle(m: JsMsg, delayMs: number | null): void {
+    this.#inHand.delete(m);
+    if (delayMs === null) m.ack();
+    else m.nak(delayMs > 0 ? delayMs : undefined);
+  }
+
+  /** The server gave up on a message after `maxDeliveries`: say which record(s). */
+  async #exhausted(advisory: { stream_seq: number; deliveries: number }): Promise<void> {
+    const stored = await this.#access
+      .jsm()
+      .direct.getMessage(this.#stream, { seq: advisory.stream_seq })
+      .catch(() => null);
+    const partition = stored === null ? -1 : Number(stored.subject.slice(this.topic.length + 1));
+    const offset = this.#framing === "batch" ? frameOffset(advisory.stream_seq, 0) : advisory.stream_seq;
+    this.outcomes.next({ type: "exhausted", partition, offset, deliveries: advisory.deliveries });
+  }
+
+  #partitionOf(m: JsMsg): number {
+    return Number(m.subject.slice(this.topic.length + 1));
+  }
+
+  /** The offset of a message's first record. */
+  #offsetOf(m: JsMsg): number {
+    return this.#framing === "batch" ? frameOffset(m.seq, 0) : m.seq;
+  }
+
+  /** Per partition, the offset after the last of these messages. */
+  #offsets(messages: readonly JsMsg[]): PartitionOffset[] {
+    const next = new Map<number, number>();
+    for (const m of messages) {
+      const after = this.#framing === "batch" ? frameOffset(m.seq + 1, 0) : m.seq + 1;
+      const p = this.#partitionOf(m);
+      next.set(p, Math.max(next.get(p) ?? 0, after));
+    }
+    return [...next].sort(([a], [b]) => a - b).map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
+  }
+
+  #typed(error: unknown): AcktorError {
+    switch (nameOf(error)) {
+      case "StreamNotFoundError":
+        return new UnknownTopicError(this.topic);
+      case "ConsumerNotFoundError":
+        return new UnknownMemberIdError(`${this.#access.server}: the durable consumer "${this.#durable}" of group "${this.config.groupId}" was deleted`);
+      default:
+        return this.#access.typed(error);
+    }
+  }
+}
+
+function nameOf(error: unknown): string {
+  return error instanceof Error ? error.name : "";
+}
