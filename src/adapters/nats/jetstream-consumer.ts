@@ -151,7 +151,7 @@ export class JetStreamConsumer extends Consumer {
   }
 
   protected async release(): Promise<void> {
-    this.#advisories?.unsubscribe();
+    if (!this.#access.nc().isClosed()) this.#advisories?.unsubscribe();
     // Handled but never committed (manual): they come again, now rather than after ack_wait.
     for (const m of this.#processed.splice(0)) this.#settle(m, 0);
   }
@@ -314,8 +314,10 @@ export class JetStreamConsumer extends Consumer {
     }
     const acked: JsMsg[] = [];
     for (const delivery of this.#deliveries(messages, mode)) {
-      if (signal.aborted) {
-        if (this.config.commit !== "before-processing") for (const m of delivery.messages) this.#settle(m, 0);
+      // A stopped reader hands back what it has not started; under before-processing that
+      // is acked already, so it is handled to the end, as on an offset log.
+      if (signal.aborted && this.config.commit !== "before-processing") {
+        this.#again(delivery, 0);
         continue;
       }
       const handled = await this.#deliver(delivery, mode, signal);
