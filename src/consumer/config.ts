@@ -50,7 +50,8 @@ export interface ConsumerConfig {
   /**
    * How many times a record is handed to a handler that fails on it before it is
    * dead-lettered (or, without `deadLetterTopic`, its partition stops with `PoisonRecordError`).
-   * Default 5. A crash does not count: the member that crashed took its counts with it.
+   * Default 5. On an offset log a crash does not count (the member that crashed took its
+   * counts with it); on NATS JetStream the server counts every delivery, crashes included.
    */
   maxDeliveries?: number;
   /** A topic that takes poison records (key and value unchanged). Default: none. */
@@ -67,7 +68,11 @@ export interface ConsumerConfig {
    * derived ids cannot match them up.
    */
   outputTopic?: string;
-  /** A member silent for this long loses its partitions. Default 10 000 ms. */
+  /**
+   * A member silent for this long loses its partitions (on NATS JetStream: the durable
+   * consumer's `ack_wait`, after which what a silent member held is delivered again).
+   * Default 10 000 ms.
+   */
   sessionTimeoutMs?: number;
   /** How often the member heartbeats; under a third of the session timeout. Default 3 000 ms. */
   heartbeatIntervalMs?: number;
