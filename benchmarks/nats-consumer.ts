@@ -13,22 +13,14 @@
  *
  * @module
  */
-import process from "node:process";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { connectNats, type Framing, streamName } from "../src/adapters/nats/index.ts";
 import { atLeastOnce, type CommitStrategy, createConsumer, createProducer } from "../src/index.ts";
+import { RECORDS, REPEAT, SERVERS } from "./nats-options.ts";
 import { RECORD_BYTES } from "./records.ts";
 import { type Column, formatFixed, formatInteger, renderTable } from "./table.ts";
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-};
-const RECORDS = Number(option("records", "30000"));
-const REPEAT = Number(option("repeat", "3"));
-const SERVERS = option("servers", process.env.ACKTOR_NATS_URL ?? "127.0.0.1:4222");
 const PARTITIONS = 4;
 let groups = 0;
 

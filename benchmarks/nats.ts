@@ -14,24 +14,15 @@
  *
  * @module
  */
-import process from "node:process";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { connectNats, type Framing, type NatsTransport } from "../src/adapters/nats/index.ts";
 import { atLeastOnce, atMostOnce, createProducer, type DeliverySemantic, exactlyOnce } from "../src/index.ts";
+import { RECORDS, REPEAT, SERVERS, WINDOW } from "./nats-options.ts";
 import { RECORD_BYTES } from "./records.ts";
 import { Samples } from "./stats.ts";
 import { type Column, formatFixed, formatInteger, renderTable } from "./table.ts";
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-};
-const RECORDS = Number(option("records", "30000"));
-const REPEAT = Number(option("repeat", "3"));
-const WINDOW = Number(option("window", "256"));
-const SERVERS = option("servers", process.env.ACKTOR_NATS_URL ?? "127.0.0.1:4222");
 const PARTITIONS = 4;
 
 interface Result {
