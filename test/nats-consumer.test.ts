@@ -24,7 +24,7 @@ import {
 } from "../src/index.ts";
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { dec, proxyToServer, readAll, server, SKIP, uniqueTopic, URL } from "./helpers/nats.ts";
+import { copiesOf, dec, dupOf, lostOf, proxyToServer, readAll, server, SKIP, uniqueTopic, URL } from "./helpers/nats.ts";
 
 const PARTITIONS = 3;
 /** AckWait: how long a crashed member's messages wait before they come again. */
@@ -109,9 +109,8 @@ async function lives(topic: string, config: ConsumerConfig, handler: Handler, cr
 }
 
 function tally(values: string[], count: number): { lost: number; duplicates: number } {
-  const copies = new Array<number>(count).fill(0);
-  for (const v of values) copies[Number(v.replace(/^\D+/, ""))]!++;
-  return { lost: copies.filter((n) => n === 0).length, duplicates: copies.reduce((s, n) => s + Math.max(0, n - 1), 0) };
+  const copies = copiesOf(values, count);
+  return { lost: lostOf(copies), duplicates: dupOf(copies) };
 }
 
 if (SKIP) {

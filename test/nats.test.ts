@@ -20,7 +20,7 @@ import {
   UnknownTopicError,
   UnsupportedError,
 } from "../src/index.ts";
-import { dec, proxyToServer, readAll, server, SKIP, uniqueTopic, URL } from "./helpers/nats.ts";
+import { dec, dupOf, lostOf, proxyToServer, readAll, server, SKIP, uniqueTopic, URL } from "./helpers/nats.ts";
 
 /**
  * Sends `count` records through a proxy that cuts every connection twice mid-run, then reads
@@ -68,8 +68,6 @@ async function sendThroughCuts(framing: Framing, semantic: DeliverySemantic, cou
   return { copies, logs, metadata, cuts, keys };
 }
 
-const lostOf = (copies: number[]): number => copies.filter((n) => n === 0).length;
-const dupOf = (copies: number[]): number => copies.reduce((s, n) => s + Math.max(0, n - 1), 0);
 const inOrder = (ids: number[]): boolean => ids.every((id, i) => i === 0 || id > ids[i - 1]!);
 
 if (SKIP) {
