@@ -176,6 +176,40 @@ if (SKIP) {
     await admin.close();
   });
 
+  test("two members of a group on JetStream share the records; one leaving hands its part to the other", async () => {
+    const admin = await server();
+    const N = 2_000;
+    const topic = await topicWith(admin, "members", N);
+    const seen: string[] = [];
+    const byMember = [0, 0];
+    const config = { groupId: "two", maxPollRecords: 50, sessionTimeoutMs: SESSION_MS, heartbeatIntervalMs: 400 };
+    const members = [createConsumer(admin, topic, config), createConsumer(admin, topic, config)];
+    const stops = [new AbortController(), new AbortController()];
+    const running = members.map((member, i) =>
+      member.run(
+        async (r) => {
+          seen.push(dec(r.value));
+          byMember[i]!++;
+          // The first member leaves part-way; what it pulled and did not handle goes to the other.
+          if (i === 0 && byMember[0] === 300) stops[0]!.abort();
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        },
+        { signal: stops[i]!.signal },
+      ),
+    );
+    await running[0];
+    await members[0]!.close();
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !(new Set(seen).size === N && (await drained(topic, "two")))) await new Promise((r) => setTimeout(r, 100));
+    stops[1]!.abort();
+    await running[1];
+    await members[1]!.close();
+    assert.is(tally(seen, N).lost, 0, "nothing lost");
+    assert.ok(byMember[0]! >= 300 && byMember[1]! > 0, `both members handled records (${byMember.join(", ")})`);
+    await admin.deleteTopic(topic);
+    await admin.close();
+  });
+
   test("manual on JetStream: only committed records stay consumed", async () => {
     const admin = await server();
     const topic = await topicWith(admin, "manual", 30);
