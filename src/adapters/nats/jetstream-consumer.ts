@@ -132,8 +132,10 @@ export class JetStreamConsumer extends Consumer {
     if (this.config.commit === "idempotent") throw new ConfigError("commit", 'an "idempotent" consumer acknowledges each record once its output is stored');
     if (offsets !== undefined && !Array.isArray(offsets)) throw new ConfigError("offsets", "expected an array of { partition, offset }");
     const below = offsets === undefined ? null : new Map(offsets.map(({ partition, offset }) => [partition, offset]));
-    const due = below === null ? this.#processed : this.#processed.filter((m) => this.#offsetOf(m) < (below.get(this.#partitionOf(m)) ?? 0));
-    this.#processed = this.#processed.filter((m) => !due.includes(m));
+    const due = below === null ? this.#processed : this.#processed.filter((m) => this.#offsetAt(m.seq) < (below.get(this.#partitionOf(m.subject)) ?? 0));
+    const left = new Set(this.#processed);
+    for (const m of due) left.delete(m);
+    this.#processed = [...left];
     const confirmed = await Promise.all(due.map((m) => this.#ackAck(m)));
     this.committed(this.#offsets(due.filter((_, i) => confirmed[i])), false);
   }
@@ -338,7 +340,7 @@ export class JetStreamConsumer extends Consumer {
     const out: Delivery[] = [];
     let run: { partition: number; messages: JsMsg[]; records: ConsumedRecord[] } | null = null;
     for (const m of messages) {
-      const partition = this.#partitionOf(m);
+      const partition = this.#partitionOf(m.subject);
       const records = recordsOf(m, this.#framing).map((r) => ({ topic: this.topic, partition, offset: r.offset, key: r.key, value: r.value, deliveries: m.info.deliveryCount }));
       if (!mode.batch) {
         out.push({ messages: [m], units: records.map((r) => [r]) });
@@ -465,26 +467,27 @@ export class JetStreamConsumer extends Consumer {
       .jsm()
       .direct.getMessage(this.#stream, { seq: advisory.stream_seq })
       .catch(() => null);
-    const partition = stored === null ? -1 : Number(stored.subject.slice(this.topic.length + 1));
-    const offset = this.#framing === "batch" ? frameOffset(advisory.stream_seq, 0) : advisory.stream_seq;
+    const partition = stored === null ? -1 : this.#partitionOf(stored.subject);
+    const offset = this.#offsetAt(advisory.stream_seq);
     this.outcomes.next({ type: "exhausted", partition, offset, deliveries: advisory.deliveries });
   }
 
-  #partitionOf(m: JsMsg): number {
-    return Number(m.subject.slice(this.topic.length + 1));
+  /** The partition of a subject `<topic>.<partition>`. */
+  #partitionOf(subject: string): number {
+    return Number(subject.slice(this.topic.length + 1));
   }
 
-  /** The offset of a message's first record. */
-  #offsetOf(m: JsMsg): number {
-    return this.#framing === "batch" ? frameOffset(m.seq, 0) : m.seq;
+  /** The offset of the first record of the message at a stream sequence. */
+  #offsetAt(sequence: number): number {
+    return this.#framing === "batch" ? frameOffset(sequence, 0) : sequence;
   }
 
   /** Per partition, the offset after the last of these messages. */
   #offsets(messages: readonly JsMsg[]): PartitionOffset[] {
     const next = new Map<number, number>();
     for (const m of messages) {
-      const after = this.#framing === "batch" ? frameOffset(m.seq + 1, 0) : m.seq + 1;
-      const p = this.#partitionOf(m);
+      const after = this.#offsetAt(m.seq + 1);
+      const p = this.#partitionOf(m.subject);
       next.set(p, Math.max(next.get(p) ?? 0, after));
     }
     return [...next].sort(([a], [b]) => a - b).map(([partition, offset]) => ({ topic: this.topic, partition, offset }));
