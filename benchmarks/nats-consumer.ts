@@ -3,6 +3,7 @@
  * run on the same server and the same records.
  *
  *   npm run bench:nats-consumer [-- --records N] [--repeat R] [--servers host:port]
+ *   npm run bench:nats-consumer -- --help     (every option, its default and what it does)
  *
  * Each framing's topic is filled once; every pass reads it all through a new durable
  * consumer. Baseline: the raw client's `consume()` (500 messages pulled ahead) acking each
@@ -17,10 +18,17 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/
 import { connect } from "@nats-io/transport-node";
 import { connectNats, type Framing, streamName } from "../src/adapters/nats/index.ts";
 import { atLeastOnce, type CommitStrategy, createConsumer, createProducer } from "../src/index.ts";
-import { RECORDS, REPEAT, SERVERS } from "./nats-options.ts";
+import { defineCommand, readOptions } from "../src/cli/options.ts";
+import { NATS_OPTIONS } from "./nats-options.ts";
 import { RECORD_BYTES } from "./records.ts";
 import { type Column, formatFixed, formatInteger, renderTable } from "./table.ts";
 
+const command = defineCommand({
+  usage: "npm run bench:nats-consumer --",
+  summary: "acktor consumers on NATS JetStream against the raw @nats-io durable consumer, on the same server and records.",
+  options: NATS_OPTIONS,
+});
+const { records: RECORDS, repeat: REPEAT, servers: SERVERS } = readOptions(command);
 const PARTITIONS = 4;
 let groups = 0;
 

@@ -1,24 +1,15 @@
 /**
- * The command-line options of the NATS benchmarks: `--records N`, `--repeat R`,
- * `--servers host:port` (default ACKTOR_NATS_URL, else 127.0.0.1:4222) and, for publishing,
- * `--window W` (raw publishes in flight).
+ * The options both NATS benchmarks take, as data for the shared parser (src/cli/options.ts);
+ * nats.ts adds `--window`.
  *
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
+import type { OptionSpecs } from "../src/cli/options.ts";
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    records: { type: "string", default: "30000" },
-    repeat: { type: "string", default: "3" },
-    window: { type: "string", default: "256" },
-    servers: { type: "string", default: process.env.ACKTOR_NATS_URL ?? "127.0.0.1:4222" },
-  },
-});
-
-export const RECORDS = Number(values.records);
-export const REPEAT = Number(values.repeat);
-export const WINDOW = Number(values.window);
-export const SERVERS = values.servers!;
+/** `--records`, `--repeat` and `--servers`, with the same defaults in both benchmarks. */
+export const NATS_OPTIONS = {
+  records: { kind: "integer", default: 30_000, min: 1, help: "records per pass" },
+  repeat: { kind: "integer", default: 3, min: 1, help: "interleaved rounds; each row is its median round" },
+  servers: { kind: "string", default: process.env.ACKTOR_NATS_URL ?? "127.0.0.1:4222", help: "the NATS server, host:port; ACKTOR_NATS_URL, if set, is the default" },
+} as const satisfies OptionSpecs;

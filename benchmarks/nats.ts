@@ -3,6 +3,7 @@
  * and the same 100-byte records.
  *
  *   npm run bench:nats [-- --records N] [--repeat R] [--window W] [--servers host:port]
+ *   npm run bench:nats -- --help     (every option, its default and what it does)
  *
  * Baselines: raw `js.publish` with a window of W in-flight publishes (each awaited PubAck is
  * one record), the same with a message id per publish (the server's dedup work that
@@ -18,11 +19,21 @@ import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { connectNats, type Framing, type NatsTransport } from "../src/adapters/nats/index.ts";
 import { atLeastOnce, atMostOnce, createProducer, type DeliverySemantic, exactlyOnce } from "../src/index.ts";
-import { RECORDS, REPEAT, SERVERS, WINDOW } from "./nats-options.ts";
+import { defineCommand, readOptions } from "../src/cli/options.ts";
+import { NATS_OPTIONS } from "./nats-options.ts";
 import { RECORD_BYTES } from "./records.ts";
 import { Samples } from "./stats.ts";
 import { type Column, formatFixed, formatInteger, renderTable } from "./table.ts";
 
+const command = defineCommand({
+  usage: "npm run bench:nats --",
+  summary: "acktor producers on NATS JetStream against the raw @nats-io client, on the same server and records.",
+  options: {
+    ...NATS_OPTIONS,
+    window: { kind: "integer", default: 256, min: 1, help: "publishes the raw js.publish baselines keep in flight" },
+  },
+});
+const { records: RECORDS, repeat: REPEAT, servers: SERVERS, window: WINDOW } = readOptions(command);
 const PARTITIONS = 4;
 
 interface Result {

@@ -6,6 +6,7 @@
  *   npm run bench [-- --records N] [--warmup N] [--repeat R] [--seed N] [--only TEXT] [--json]
  *                    [--consumer-records N] [--suite all|producer|consumer]
  *   npm run bench:deno [-- same options]
+ *   npm run bench -- --help     (every option, its default and what it does)
  *
  * After the producer table it prints the consumer benchmark's (consumer.ts): consumer
  * throughput per commit strategy over a pre-filled topic of `--consumer-records` records
@@ -28,77 +29,34 @@
  * @module
  */
 import { cpus } from "node:os";
+import process from "node:process";
+import { defineCommand, exitWithUsageError, readOptions } from "../src/cli/options.ts";
 import { type Case, CASES, type CaseResult, CLOCK_CHECK_RECORDS, PARTITIONS, RETRY, runCase, SHARED_CONFIG, TRANSACTIONAL_ID } from "./cases.ts";
 import { consumerCases, runConsumerBenchmark } from "./consumer.ts";
 import { makeRecords, RECORD_BYTES } from "./records.ts";
 import { interleavedRounds, pairedRatio as pairRounds, type Ratio, ratioText, type Summary, summarise } from "./rounds.ts";
 import { type Column, formatFixed, formatInteger, formatMillions, renderTable } from "./table.ts";
 
-interface Options {
-  records: number;
-  warmup: number;
-  repeat: number;
-  seed: number;
-  json: boolean;
-  only: string | null;
-  consumerRecords: number;
-  suite: "all" | "producer" | "consumer";
-}
+const command = defineCommand({
+  usage: "npm run bench --",
+  summary: "Producer, then consumer, throughput on the embedded broker per delivery semantic, in interleaved rounds.",
+  options: {
+    records: { kind: "integer", default: 1_000_000, min: 1, help: "records per producer pass" },
+    // A full-size pass by default: the per-record path is hot after a few thousand sends, but
+    // the per-batch path (actors, transport, broker) runs only ~760 times per million records
+    // and is still being tiered up after a shorter warm-up.
+    warmup: { kind: "integer", default: null, help: "records in each case's warm-up pass; none means as many as --records" },
+    repeat: { kind: "integer", default: 5, min: 1, help: "interleaved rounds; each row is its median round" },
+    seed: { kind: "integer", default: 42, help: "seed of the injected faults" },
+    only: { kind: "string", default: null, help: "run only the cases whose name contains TEXT" },
+    json: { kind: "boolean", help: "one JSON object per row on stdout, the report on stderr" },
+    "consumer-records": { kind: "integer", default: 1_000_000, min: 1, help: "records in the consumer benchmark's topic" },
+    suite: { kind: "enum", values: ["all", "producer", "consumer"], default: "all", help: "which benchmarks to run" },
+  },
+});
 
-function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { records: 1_000_000, warmup: -1, repeat: 5, seed: 42, json: false, only: null, consumerRecords: 1_000_000, suite: "all" };
-  const integer = (flag: string, raw: string | undefined, min: number): number => {
-    const value = Number(raw);
-    if (raw === undefined || !Number.isSafeInteger(value) || value < min) throw new Error(`${flag} expects an integer >= ${min}, got ${raw}`);
-    return value;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const next = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case "--records":
-        options.records = integer(flag, next(), 1);
-        break;
-      case "--warmup":
-        options.warmup = integer(flag, next(), 0);
-        break;
-      case "--repeat":
-        options.repeat = integer(flag, next(), 1);
-        break;
-      case "--seed":
-        options.seed = integer(flag, next(), 0);
-        break;
-      case "--only":
-        options.only = next() ?? null;
-        break;
-      case "--json":
-        options.json = true;
-        break;
-      case "--consumer-records":
-        options.consumerRecords = integer(flag, next(), 1);
-        break;
-      case "--suite": {
-        const suite = next();
-        if (suite !== "all" && suite !== "producer" && suite !== "consumer") throw new Error(`--suite expects all, producer or consumer, got ${suite}`);
-        options.suite = suite;
-        break;
-      }
-      case "--help":
-      case "-h":
-        console.log("usage: run.ts [--records N] [--warmup N] [--repeat R] [--seed N] [--only TEXT] [--json] [--consumer-records N] [--suite all|producer|consumer]");
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown argument ${arg}`);
-    }
-  }
-  // A full-size pass by default: the per-record path is hot after a few thousand sends, but
-  // the per-batch path (actors, transport, broker) runs only ~760 times per million records
-  // and is still being tiered up after a shorter warm-up.
-  if (options.warmup < 0) options.warmup = options.records;
-  return options;
-}
+const parsed = readOptions(command);
+const options = { ...parsed, warmup: parsed.warmup ?? parsed.records, consumerRecords: parsed["consumer-records"] };
 
 function runtime(): string {
   const deno = (globalThis as { Deno?: { version: { deno: string; v8: string } } }).Deno;
@@ -111,10 +69,9 @@ function machine(): string {
   return `${list.length} CPU(s), ${list[0]?.model.trim() ?? "unknown model"}`;
 }
 
-const options = parseArgs(process.argv.slice(2));
 const cases = options.suite === "consumer" ? [] : CASES.filter((c) => options.only === null || c.name.includes(options.only));
 const runConsumers = options.suite !== "producer" && consumerCases(options.only).length > 0;
-if (cases.length === 0 && !runConsumers) throw new Error(`no case matches --only ${options.only}`);
+if (cases.length === 0 && !runConsumers) exitWithUsageError(`no case matches --only ${JSON.stringify(options.only)}`);
 const log = options.json ? console.error : console.log;
 const values = makeRecords(Math.max(options.records, options.warmup, options.consumerRecords));
 const violations = cases.length > 0 ? await producerBenchmark() : [];
