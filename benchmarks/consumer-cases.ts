@@ -25,7 +25,7 @@ import {
   type RequestOptions,
   type ResponseFor,
   type Transport,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { PARTITIONS, RETRY, SHARED_CONFIG, TRANSACTIONAL_ID } from "./cases.ts";
 import { reconcile, type Reconciliation } from "./records.ts";
 

@@ -1,14 +1,26 @@
-// Imports the built package as ESM, as a published consumer would, and delivers a record.
-import { EmbeddedBroker, atLeastOnce, DeliveryFailedError, producerMachine } from "../dist/index.js";
+// Imports the built package as ESM, as a published consumer would, delivers a record, and
+// checks that the entries share their classes: an error thrown inside `acktor/nats` must be
+// `instanceof` the class a caller imported from `acktor`.
+import * as acktor from "../dist/index.js";
+import * as nats from "../dist/nats.js";
+import * as internal from "../dist/internal.js";
 
+const { EmbeddedBroker, atLeastOnce, AcktorError, ConfigError, Consumer, producerMachine } = acktor;
 const broker = new EmbeddedBroker();
 broker.createTopic("smoke", { partitions: 2 });
 const producer = broker.producer("smoke", { deliverySemantic: atLeastOnce() });
-const output = await producer.send("k", "v");
-const meta = await output.wait();
+const meta = await (await producer.send("k", "v")).wait();
 await producer.close();
 if (meta.topic !== "smoke" || typeof meta.offset !== "number") throw new Error(`unexpected metadata ${JSON.stringify(meta)}`);
-if (typeof DeliveryFailedError !== "function" || producerMachine.id !== "producer") throw new Error("exports missing");
+if (producerMachine.id !== "producer") throw new Error("producerMachine missing");
+
+const refused = await nats.connectNats({ servers: [] }).then(() => null, (e) => e);
+if (!(refused instanceof ConfigError) || !(refused instanceof AcktorError)) {
+  throw new Error(`acktor/nats threw a ConfigError that is not acktor's ConfigError: ${refused}`);
+}
+if (!(nats.JetStreamConsumer.prototype instanceof Consumer)) throw new Error("acktor/nats's JetStreamConsumer does not extend acktor's Consumer");
+if (internal.EmbeddedBroker !== EmbeddedBroker || typeof internal.inProcessTransport !== "function") {
+  throw new Error("acktor/internal does not share acktor's classes");
+}
+if ("inProcessTransport" in acktor || "Correlator" in acktor) throw new Error("internals leak into the public surface");
 console.log("dist ESM ok:", JSON.stringify(meta));
-const nats = await import("../dist/nats.js");
-if (typeof nats.connectNats !== "function") throw new Error("acktor/nats: connectNats missing");

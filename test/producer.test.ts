@@ -23,7 +23,7 @@ import {
   UndeliveredRecordsError,
   UnknownTopicError,
   VirtualClock,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 
 function setup(config: ProducerConfig = {}, partitions = 1) {
   const clock = new VirtualClock();
@@ -41,7 +41,7 @@ function setup(config: ProducerConfig = {}, partitions = 1) {
   return { clock, broker, producer, transport, produces };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
+function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => assert.unreachable("expected a rejection"),
     (error: unknown) => error,

@@ -16,7 +16,7 @@ import {
   retryPolicy,
   type RetryPolicy,
   type RetryStrategy,
-} from "../src/retry/index.ts";
+} from "../src/internal.ts";
 
 /** mulberry32: a tiny seeded generator of numbers in [0, 1), so jitter runs are reproducible. */
 function seeded(seed: number): () => number {

@@ -1,12 +1,19 @@
 /**
- * Runs every `*.test.ts` file in this folder as one uvu session, under Node (`tsx`) or Deno
- * (`deno run -A`). Deno's own `deno test` would report 0 tests for uvu files and pass, so
- * both runtimes run this file instead. Optional arguments filter files by substring.
+ * Runs every `*.test.ts` file in this folder as one uvu session, under Node (`tsx`), Deno
+ * (`deno run -A`) or Bun (`bun`). Deno's own `deno test` would report 0 tests for uvu files
+ * and pass, so every runtime runs this file instead. Optional arguments filter files by
+ * substring.
  */
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const g = globalThis as unknown as { UVU_DEFER: number; UVU_INDEX: number; UVU_QUEUE: unknown[][]; Deno?: { version: { deno: string } } };
+const g = globalThis as unknown as {
+  UVU_DEFER: number;
+  UVU_INDEX: number;
+  UVU_QUEUE: unknown[][];
+  Deno?: { version: { deno: string } };
+  Bun?: { version: string };
+};
 g.UVU_DEFER = 1;
 g.UVU_QUEUE = [];
 const { exec } = await import("uvu");
@@ -18,7 +25,8 @@ const files = readdirSync(dir)
   .sort();
 if (files.length === 0) throw new Error(`no test files match ${filters.join(", ")}`);
 
-const runtime = g.Deno ? `deno ${g.Deno.version.deno}` : `node ${process.version}`;
+// Bun also sets `process.version` (to the Node release it mimics), so it is asked first.
+const runtime = g.Deno ? `deno ${g.Deno.version.deno}` : g.Bun ? `bun ${g.Bun.version}` : `node ${process.version}`;
 console.log(`acktor tests on ${runtime}: ${files.length} file(s)`);
 for (const [i, file] of files.entries()) {
   g.UVU_INDEX = i;
@@ -36,6 +44,7 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
 await exec(false);
 process.stdout.write = write;
 const total = Number(/Total:\s+(\d+)/.exec(printed)?.[1] ?? 0);
+// deno-lint-ignore no-control-regex -- the escape is the point: it strips uvu's colour codes
 const passed = Number(/Passed:\s+(\d+)/.exec(printed.replace(/\u001b\[\d+m/g, ""))?.[1] ?? 0);
 console.log(`${passed} passed, ${total - passed} failed`);
 if (total === 0) process.exitCode = 1;

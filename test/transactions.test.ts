@@ -18,7 +18,7 @@ import {
   TransactionTimedOutError,
   type TransactionReport,
   VirtualClock,
-} from "../src/index.ts";
+} from "../src/internal.ts";
 import { recordId } from "./helpers/reconcile.ts";
 
 const PARTITIONS = 3;
@@ -40,7 +40,7 @@ function world(faults: Omit<ChaosOptions, "seed" | "clock"> = {}, seed = 1) {
   return { clock, broker, producer, read };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
+function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => assert.unreachable("expected a rejection"),
     (error: unknown) => error,
@@ -164,6 +164,8 @@ test("misuse gets a typed error naming the state, and never a stuck producer", a
   const plain = broker.producer("out", { deliverySemantic: atLeastOnce() });
   assert.instance(await rejection(plain.beginTransaction()), InvalidTxnStateError);
   assert.instance(await rejection(plain.commit()), InvalidTxnStateError);
+  assert.instance(await rejection(plain.abort()), InvalidTxnStateError);
+  assert.instance(await rejection(plain.sendOffsets("g", [])), InvalidTxnStateError);
 });
 
 test("consumer offsets commit with the transaction and are dropped when it aborts", async () => {

@@ -60,7 +60,7 @@ interface EndedTxn {
  * readers stop.
  */
 export class Partition {
-  readonly log = new PartitionLog();
+  readonly log: PartitionLog = new PartitionLog();
   readonly #options: PartitionOptions;
   readonly #followers: Follower[] = [];
   readonly #isr = new Set<number>([0]);

@@ -1,4 +1,5 @@
-import { assign, raise, setup } from "xstate";
+import { assign, type EventObject, type MetaObject, type NonReducibleUnknown, raise, setup, type StateMachine } from "xstate";
+import type { Checked, FlatStateSchema } from "../machine-types.ts";
 
 /** Events a follower replica reacts to. */
 export type ReplicaEvent =
@@ -18,12 +19,33 @@ export interface ReplicaContext {
   readonly lagMs: number;
 }
 
+/** The states of {@link replicaMachine}: a snapshot's `value` is one of them. */
+export type ReplicaStateValue = "following" | "stopped";
+
 /**
- * A follower replica. It copies the leader's log `lagMs` after each append; a stopped replica
- * copies nothing and so falls out of the in-sync set once the partition notices. The
- * partition provides `copied`, which is how it learns a replica's progress.
+ * The type of {@link replicaMachine}, written out because JSR wants every exported value's type
+ * explicit, and checked against the machine so that it cannot fall behind it.
  */
-export const replicaMachine = setup({
+export type ReplicaMachine = StateMachine<
+  ReplicaContext,
+  ReplicaEvent,
+  Record<never, never>, // children
+  never, // actors
+  { type: "copied"; params: { leo: number; asOf: number } }, // actions
+  { type: "instant"; params: unknown }, // guards
+  "lag", // delays
+  ReplicaStateValue,
+  string, // tags
+  { id: number; lagMs: number }, // input
+  NonReducibleUnknown, // output
+  EventObject, // emitted events
+  MetaObject, // state meta
+  FlatStateSchema<"replica", ReplicaStateValue>,
+  MetaObject // transition meta
+>;
+
+// As xstate infers it; exported below under the written-out type, which must match it exactly.
+const machine = setup({
   types: {
     context: {} as ReplicaContext,
     input: {} as { id: number; lagMs: number },
@@ -80,3 +102,10 @@ export const replicaMachine = setup({
     },
   },
 });
+
+/**
+ * A follower replica. It copies the leader's log `lagMs` after each append; a stopped replica
+ * copies nothing and so falls out of the in-sync set once the partition notices. The
+ * partition provides `copied`, which is how it learns a replica's progress.
+ */
+export const replicaMachine: ReplicaMachine = machine satisfies Checked<ReplicaMachine, typeof machine>;

@@ -10,7 +10,7 @@
  * @module
  */
 import {
-  AcktorError,
+  type AcktorError,
   InvalidProducerEpochError,
   InvalidProducerIdMappingError,
   InvalidTxnStateError,

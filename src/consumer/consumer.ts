@@ -71,7 +71,7 @@ export abstract class Consumer implements AsyncIterable<ConsumedRecord> {
    */
   readonly commits$: Observable<CommitOutcome>;
 
-  protected readonly outcomes = new Subject<ConsumerOutcome>();
+  protected readonly outcomes: Subject<ConsumerOutcome> = new Subject<ConsumerOutcome>();
   readonly #commits = new Subject<CommitOutcome>();
   #reader: AbortController | null = null;
   #running: Promise<void> | null = null;

@@ -260,8 +260,10 @@ export class Producer implements AsyncDisposable {
   }
 
   /** Makes a consumer group's offsets part of the open transaction (exactly-once consume-transform-produce). */
-  async sendOffsets(groupId: string, offsets: readonly PartitionOffset[], generation?: number): Promise<void> {
-    return this.#transactional("sendOffsets").sendOffsets(groupId, offsets, generation);
+  sendOffsets(groupId: string, offsets: readonly PartitionOffset[], generation?: number): Promise<void> {
+    // The executor turns a synchronous throw (not transactional) into a rejection, as an
+    // `async` method would: callers handle failures through the promise alone.
+    return new Promise((resolve) => resolve(this.#transactional("sendOffsets").sendOffsets(groupId, offsets, generation)));
   }
 
   /**
@@ -269,13 +271,15 @@ export class Producer implements AsyncDisposable {
    * write failed or the coordinator refuses, the transaction is aborted and this rejects with
    * `ProducerFencedError`, `TransactionTimedOutError` or `TransactionAbortedError`.
    */
-  async commit(): Promise<void> {
-    return this.#transactional("commit").commit();
+  commit(): Promise<void> {
+    // A synchronous throw rejects instead, as in sendOffsets.
+    return new Promise((resolve) => resolve(this.#transactional("commit").commit()));
   }
 
   /** Aborts the open transaction: none of its writes become visible to read-committed readers. */
-  async abort(): Promise<void> {
-    return this.#transactional("abort").abort();
+  abort(): Promise<void> {
+    // A synchronous throw rejects instead, as in sendOffsets.
+    return new Promise((resolve) => resolve(this.#transactional("abort").abort()));
   }
 
   /**

@@ -1,7 +1,7 @@
 import { type Actor, createActor } from "xstate";
 import { type Observable, Subject } from "rxjs";
 import {
-  AcktorError,
+  type AcktorError,
   InvalidTxnStateError,
   ProducerFencedError,
   TransactionAbortedError,

@@ -152,10 +152,14 @@ export class JetStreamConsumer extends Consumer {
     throw new UnsupportedError("resume", "NATS JetStream: no partition is ever paused or stopped");
   }
 
-  protected async release(): Promise<void> {
-    if (!this.#access.nc().isClosed()) this.#advisories?.unsubscribe();
-    // Handled but never committed (manual): they come again, now rather than after ack_wait.
-    for (const m of this.#processed.splice(0)) this.#settle(m, 0);
+  protected release(): Promise<void> {
+    // No step waits; the executor still turns a throw into a rejection, as `close()` expects.
+    return new Promise((resolve) => {
+      if (!this.#access.nc().isClosed()) this.#advisories?.unsubscribe();
+      // Handled but never committed (manual): they come again, now rather than after ack_wait.
+      for (const m of this.#processed.splice(0)) this.#settle(m, 0);
+      resolve();
+    });
   }
 
   // ---- the loop ----------------------------------------------------------------------

@@ -44,8 +44,11 @@ import type {
   Request,
   ResponseFor,
 } from "../../transport/protocol.ts";
+// deno-lint-ignore no-unused-vars -- `Transport` is used, by the {@link Transport} in NatsTransport's TSDoc
 import type { RequestOptions, Transport } from "../../transport/transport.ts";
-import type { Consumer, ConsumerConfig, ConsumerHost } from "../../consumer/index.ts";
+import type { Consumer } from "../../consumer/consumer.ts";
+import type { ConsumerConfig } from "../../consumer/config.ts";
+import type { ConsumerHost } from "../../consumer/host.ts";
 import { keyedPartition } from "../../producer/partitioner.ts";
 import type { RecordMetadata } from "../../producer/outcome.ts";
 import { integerIn, isObject, rejectUnknownKeys } from "../../validate.ts";

@@ -1,4 +1,5 @@
-import { setup } from "xstate";
+import { type EventObject, type MachineContext, type MetaObject, type NonReducibleUnknown, setup, type StateMachine } from "xstate";
+import type { Checked, FlatStateSchema } from "../../machine-types.ts";
 
 /** Events that drive a consumer's loop. */
 export type ConsumerEvent =
@@ -26,20 +27,45 @@ export type ConsumerEvent =
   | { type: "FAIL" }
   | { type: "CLOSE" };
 
+/** The states of {@link consumerMachine}: a snapshot's `value` is one of them. */
+export type ConsumerStateValue =
+  | "idle"
+  | "joining"
+  | "fetching"
+  | "polling"
+  | "processing"
+  | "committing"
+  | "rebalancing"
+  | "failed"
+  | "closed";
+
 /**
- * A consumer's loop, one actor per consumer:
- *
- * `idle → joining → fetching → processing → committing → fetching …`, with `polling` when
- * nothing is new, `rebalancing` when the group's assignment changed, and `joining` again
- * when the member's session was lost. `STOP` returns to `idle` (the member stays in the
- * group and a new reader may start), `FAIL` leads to `failed`, from which a new reader may
- * start again, and `CLOSE` to the final `closed`. The consumer sends every event; the states
- * are for inspection and for tests that check which transitions a fault causes.
+ * The type of {@link consumerMachine}, written out because JSR wants every exported value's type
+ * explicit, and checked against the machine so that it cannot fall behind it.
  */
+export type ConsumerMachine = StateMachine<
+  MachineContext, // context: none
+  ConsumerEvent,
+  Record<never, never>, // children
+  never, // actors
+  never, // actions
+  never, // guards
+  never, // delays
+  ConsumerStateValue,
+  string, // tags
+  NonReducibleUnknown, // input
+  NonReducibleUnknown, // output
+  EventObject, // emitted events
+  MetaObject, // state meta
+  FlatStateSchema<"consumer", ConsumerStateValue>,
+  MetaObject // transition meta
+>;
+
 // What may interrupt any working state: the loop checks for these between steps.
 const interrupts = { REBALANCE: "rebalancing", REJOIN: "joining", STOP: "idle", FAIL: "failed" } as const;
 
-export const consumerMachine = setup({
+// As xstate infers it; exported below under the written-out type, which must match it exactly.
+const machine = setup({
   types: { events: {} as ConsumerEvent },
 }).createMachine({
   id: "consumer",
@@ -57,3 +83,15 @@ export const consumerMachine = setup({
     closed: { type: "final" },
   },
 });
+
+/**
+ * A consumer's loop, one actor per consumer:
+ *
+ * `idle → joining → fetching → processing → committing → fetching …`, with `polling` when
+ * nothing is new, `rebalancing` when the group's assignment changed, and `joining` again
+ * when the member's session was lost. `STOP` returns to `idle` (the member stays in the
+ * group and a new reader may start), `FAIL` leads to `failed`, from which a new reader may
+ * start again, and `CLOSE` to the final `closed`. The consumer sends every event; the states
+ * are for inspection and for tests that check which transitions a fault causes.
+ */
+export const consumerMachine: ConsumerMachine = machine satisfies Checked<ConsumerMachine, typeof machine>;

@@ -1,6 +1,7 @@
-import { assign, setup } from "xstate";
+import { type ActorRefFromLogic, assign, type EventObject, type MetaObject, type NonReducibleUnknown, setup, type StateMachine } from "xstate";
 import type { DeliveryFailedError } from "../../errors.ts";
-import { type RequestInput, requestMachine, type RequestOutput } from "./request-machine.ts";
+import type { Checked, FlatStateSchema } from "../../machine-types.ts";
+import { type RequestInput, requestMachine, type RequestMachine, type RequestOutput } from "./request-machine.ts";
 
 /** What a batch actor starts from: everything its request actor needs but the start time. */
 export type BatchInput<B = unknown> = Omit<RequestInput<B>, "startedAt">;
@@ -25,18 +26,35 @@ export type BatchEvent =
    */
   | { type: "REJECT"; error: DeliveryFailedError };
 
+/** The states of {@link batchMachine}: a snapshot's `value` is one of them. */
+export type BatchStateValue = "open" | "sealed" | "in-flight" | "delivered" | "sent" | "failed";
+
 /**
- * One batch of records for one partition:
- *
- * `open → sealed → in-flight → delivered | failed`, `sealed → failed` when it can never be
- * sent, and for at-most-once `in-flight → sent`
- * (written, unconfirmed). While in flight it runs a {@link requestMachine} child, which owns
- * every attempt and retry; the batch only learns the final result.
- *
- * The producer provides `settled`, which releases the batch's in-flight slot and buffer space
- * and reports its outcome.
+ * The type of {@link batchMachine}, written out because JSR wants every exported value's type
+ * explicit, and checked against the machine so that it cannot fall behind it.
  */
-export const batchMachine = setup({
+export type BatchMachine = StateMachine<
+  BatchContext,
+  BatchEvent,
+  // xstate names children only from a machine's top-level `invoke`; this one invokes in a
+  // state, so any child id maps to the request actor.
+  Record<string, ActorRefFromLogic<RequestMachine> | undefined>,
+  { src: "request"; logic: RequestMachine; id: string | undefined }, // actors
+  { type: "settled"; params: unknown }, // actions
+  never, // guards
+  never, // delays
+  BatchStateValue,
+  string, // tags
+  BatchInput,
+  NonReducibleUnknown, // output
+  EventObject, // emitted events
+  MetaObject, // state meta
+  FlatStateSchema<"batch", BatchStateValue>,
+  MetaObject // transition meta
+>;
+
+// As xstate infers it; exported below under the written-out type, which must match it exactly.
+const machine = setup({
   types: {
     context: {} as BatchContext,
     input: {} as BatchInput,
@@ -81,3 +99,16 @@ export const batchMachine = setup({
     failed: { type: "final", entry: "settled" },
   },
 });
+
+/**
+ * One batch of records for one partition:
+ *
+ * `open → sealed → in-flight → delivered | failed`, `sealed → failed` when it can never be
+ * sent, and for at-most-once `in-flight → sent`
+ * (written, unconfirmed). While in flight it runs a {@link requestMachine} child, which owns
+ * every attempt and retry; the batch only learns the final result.
+ *
+ * The producer provides `settled`, which releases the batch's in-flight slot and buffer space
+ * and reports its outcome.
+ */
+export const batchMachine: BatchMachine = machine satisfies Checked<BatchMachine, typeof machine>;

@@ -1,7 +1,8 @@
-import { assign, setup } from "xstate";
+import { assign, type EventObject, type MetaObject, setup, type StateMachine } from "xstate";
 import { DeliveryFailedError } from "../../errors.ts";
 import { decideRetry, type RetryDecision } from "../../retry/decide.ts";
 import type { RetryPolicy } from "../../retry/policy.ts";
+import type { Checked, FlatStateSchema } from "../../machine-types.ts";
 
 /** What a request actor starts from. `B` is whatever the `transmit` action needs to send. */
 export interface RequestInput<B = unknown> {
@@ -46,20 +47,45 @@ export type RequestOutput =
   | { readonly status: "sent"; readonly attempts: number }
   | { readonly status: "failed"; readonly error: DeliveryFailedError; readonly attempts: number };
 
+/** The states of {@link requestMachine}: a snapshot's `value` is one of them. */
+export type RequestStateValue =
+  | "sending"
+  | "awaiting-ack"
+  | "deciding"
+  | "backoff"
+  | "waiting-turn"
+  | "delivered"
+  | "sent"
+  | "failed";
+
 /**
- * One in-flight produce request, through all its attempts:
- *
- * `sending → awaiting-ack → delivered`, or on a failed attempt
- * `awaiting-ack → deciding → backoff → sending` while the retry policy allows, else `failed`.
- * Under exactly-once a retry whose partition still has an earlier unresolved batch waits in
- * `waiting-turn` until that one is resolved. At-most-once goes `sending → sent` and never
- * retries.
- *
- * The machine only decides; the producer provides `transmit` (hand the batch to the
- * transport) and `retrying` (report a retry), and reports back with events. Retries belong to
- * the request, never to single records, so a lost ack costs one resend of one batch.
+ * The type of {@link requestMachine}, written out because JSR wants every exported value's type
+ * explicit, and checked against the machine so that it cannot fall behind it.
  */
-export const requestMachine = setup({
+export type RequestMachine = StateMachine<
+  RequestContext,
+  RequestEvent,
+  Record<never, never>, // children
+  never, // actors
+  { type: "transmit"; params: unknown } | { type: "retrying"; params: unknown } | { type: "decide"; params: unknown }, // actions
+  // guards
+  | { type: "myTurn"; params: unknown }
+  | { type: "expired"; params: unknown }
+  | { type: "fireAndForget"; params: unknown }
+  | { type: "shouldRetry"; params: unknown },
+  "backoff", // delays
+  RequestStateValue,
+  string, // tags
+  RequestInput,
+  RequestOutput,
+  EventObject, // emitted events
+  MetaObject, // state meta
+  FlatStateSchema<"request", RequestStateValue>,
+  MetaObject // transition meta
+>;
+
+// As xstate infers it; exported below under the written-out type, which must match it exactly.
+const machine = setup({
   types: {
     context: {} as RequestContext,
     input: {} as RequestInput,
@@ -146,3 +172,18 @@ export const requestMachine = setup({
     return { status: "sent", attempts: context.attempts };
   },
 });
+
+/**
+ * One in-flight produce request, through all its attempts:
+ *
+ * `sending → awaiting-ack → delivered`, or on a failed attempt
+ * `awaiting-ack → deciding → backoff → sending` while the retry policy allows, else `failed`.
+ * Under exactly-once a retry whose partition still has an earlier unresolved batch waits in
+ * `waiting-turn` until that one is resolved. At-most-once goes `sending → sent` and never
+ * retries.
+ *
+ * The machine only decides; the producer provides `transmit` (hand the batch to the
+ * transport) and `retrying` (report a retry), and reports back with events. Retries belong to
+ * the request, never to single records, so a lost ack costs one resend of one batch.
+ */
+export const requestMachine: RequestMachine = machine satisfies Checked<RequestMachine, typeof machine>;

@@ -1,4 +1,5 @@
-import { setup } from "xstate";
+import { type EventObject, type MachineContext, type MetaObject, type NonReducibleUnknown, setup, type StateMachine } from "xstate";
+import type { Checked, FlatStateSchema } from "../../machine-types.ts";
 
 /** Events that drive a transactional producer. */
 export type TransactionEvent =
@@ -18,17 +19,41 @@ export type TransactionEvent =
   /** Anything else the producer cannot recover from. */
   | { type: "FATAL" };
 
+/** The states of {@link transactionMachine}: a snapshot's `value` is one of them. */
+export type TransactionStateValue =
+  | "initializing"
+  | "ready"
+  | "in-transaction"
+  | "committing"
+  | "abortable"
+  | "aborting"
+  | "fenced"
+  | "failed";
+
 /**
- * A transactional producer's lifecycle:
- *
- * `initializing → ready → in-transaction → committing | aborting → ready`;
- * a failed write or commit leads to `abortable`, from which only `ABORT` leads on;
- * `fenced` (a newer producer holds the id) and `failed` are final.
- *
- * Misuse, such as beginning while a transaction is open or committing, is refused before it
- * reaches the machine, with an error naming the state: the machine never gets stuck.
+ * The type of {@link transactionMachine}, written out because JSR wants every exported value's type
+ * explicit, and checked against the machine so that it cannot fall behind it.
  */
-export const transactionMachine = setup({
+export type TransactionMachine = StateMachine<
+  MachineContext, // context: none
+  TransactionEvent,
+  Record<never, never>, // children
+  never, // actors
+  never, // actions
+  never, // guards
+  never, // delays
+  TransactionStateValue,
+  string, // tags
+  NonReducibleUnknown, // input
+  NonReducibleUnknown, // output
+  EventObject, // emitted events
+  MetaObject, // state meta
+  FlatStateSchema<"transaction", TransactionStateValue>,
+  MetaObject // transition meta
+>;
+
+// As xstate infers it; exported below under the written-out type, which must match it exactly.
+const machine = setup({
   types: { events: {} as TransactionEvent },
 }).createMachine({
   id: "transaction",
@@ -48,3 +73,15 @@ export const transactionMachine = setup({
     failed: { type: "final" },
   },
 });
+
+/**
+ * A transactional producer's lifecycle:
+ *
+ * `initializing → ready → in-transaction → committing | aborting → ready`;
+ * a failed write or commit leads to `abortable`, from which only `ABORT` leads on;
+ * `fenced` (a newer producer holds the id) and `failed` are final.
+ *
+ * Misuse, such as beginning while a transaction is open or committing, is refused before it
+ * reaches the machine, with an error naming the state: the machine never gets stuck.
+ */
+export const transactionMachine: TransactionMachine = machine satisfies Checked<TransactionMachine, typeof machine>;

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The package as its users get it. Packs the tree (prepack builds dist/), lints the tarball
+# with publint and @arethetypeswrong/cli, then installs it into fresh projects with the Node
+# on PATH (npm test runs this under a supported release, see with-node.sh):
+#   1. `npm install acktor` alone: no engine warning and no NATS clients pulled in; the
+#      embedded broker delivers from ESM and from CommonJS;
+#   2. with the optional @nats-io peers added: `acktor/nats` loads, shares acktor's classes,
+#      and (unless ACKTOR_SKIP_ENGINES=1) produces and consumes on the NATS server on :4222.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+fail() { echo "package test FAILED: $*" >&2; exit 1; }
+
+cd "$root"
+tarball="$work/$(npm pack --silent --pack-destination "$work" | tail -n 1)"
+npx publint run "$tarball" --strict
+npx attw "$tarball" --format table-flipped
+
+app="$work/app"
+mkdir "$app" && cd "$app"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --prefer-offline "$tarball" 2>"$app/install.log" || { cat "$app/install.log" >&2; fail "npm install of the tarball failed"; }
+if grep -q EBADENGINE "$app/install.log"; then cat "$app/install.log" >&2; fail "npm install acktor warns about engines on node $(node --version)"; fi
+[ ! -e node_modules/@nats-io ] || fail "npm install acktor installed the NATS clients; they are optional peers"
+
+cat >embedded.mjs <<'JS'
+import { EmbeddedBroker, exactlyOnce } from "acktor";
+const broker = new EmbeddedBroker();
+broker.createTopic("orders", { partitions: 2, replicationFactor: 3 });
+const producer = broker.producer("orders", { deliverySemantic: exactlyOnce() });
+const outputs = [];
+for (let i = 0; i < 100; i++) outputs.push(await producer.send(`k${i % 7}`, `v${i}`));
+await producer.close();
+const offsets = await Promise.all(outputs.map((o) => o.wait()));
+const consumer = broker.consumer("orders", { groupId: "g" });
+const seen = new Set();
+const done = new AbortController();
+await consumer.run((record) => {
+  seen.add(new TextDecoder().decode(record.value));
+  if (seen.size === 100) done.abort();
+}, { signal: AbortSignal.any([done.signal, AbortSignal.timeout(30_000)]) });
+await consumer.close();
+if (offsets.length !== 100 || seen.size !== 100) throw new Error(`expected 100 records, read ${seen.size}`);
+console.log("ESM: 100 records produced exactly-once and consumed");
+JS
+cat >embedded.cjs <<'JS'
+const { EmbeddedBroker, atLeastOnce, ProducerClosedError } = require("acktor");
+(async () => {
+  const broker = new EmbeddedBroker();
+  broker.createTopic("t");
+  const producer = broker.producer("t", { deliverySemantic: atLeastOnce() });
+  const { offset } = await (await producer.send(null, "v")).wait();
+  await producer.close();
+  const late = await producer.send(null, "late").then(() => null, (e) => e);
+  if (offset !== 0 || !(late instanceof ProducerClosedError)) throw new Error("CommonJS build misbehaves");
+  console.log("CJS: delivered, and a closed producer refuses with ProducerClosedError");
+})().catch((e) => { console.error(e); process.exit(1); });
+JS
+node embedded.mjs
+node embedded.cjs
+node -e 'import("acktor/nats").then(() => process.exit(1), () => console.log("acktor/nats without its peers fails to load, as documented"))' \
+  || fail "acktor/nats loaded although the @nats-io peers are not installed"
+
+peers="$(node -p 'Object.keys(require(process.argv[1]).peerDependencies).map((n) => n + "@" + require(process.argv[1]).devDependencies[n]).join(" ")' "$root/package.json")"
+# shellcheck disable=SC2086 # one word per package
+npm install --no-audit --no-fund --prefer-offline $peers 2>"$app/install.log" || { cat "$app/install.log" >&2; fail "installing the NATS peers failed"; }
+if grep -q EBADENGINE "$app/install.log"; then cat "$app/install.log" >&2; fail "the NATS peers warn about engines on node $(node --version)"; fi
+cat >nats.mjs <<'JS'
+import { AcktorError, ConfigError, createConsumer, createProducer, exactlyOnce } from "acktor";
+import { connectNats } from "acktor/nats";
+const refused = await connectNats({ servers: [] }).then(() => null, (e) => e);
+if (!(refused instanceof ConfigError && refused instanceof AcktorError)) throw new Error("acktor/nats errors are not acktor's classes");
+if (process.env.ACKTOR_SKIP_ENGINES === "1") {
+  console.log("NATS: entry loads (server test skipped: ACKTOR_SKIP_ENGINES=1)");
+  process.exit(0);
+}
+const nats = await connectNats({ servers: process.env.ACKTOR_NATS_URL ?? "127.0.0.1:4222" });
+const topic = `pkg${Date.now()}`;
+try {
+  await nats.createTopic(topic, { partitions: 2 });
+  const producer = createProducer(nats, topic, { deliverySemantic: exactlyOnce() });
+  for (let i = 0; i < 50; i++) await producer.send(`k${i}`, `v${i}`);
+  await producer.close();
+  const consumer = createConsumer(nats, topic, { groupId: "pkg" });
+  const seen = new Set();
+  const done = new AbortController();
+  await consumer.run((record) => {
+    seen.add(new TextDecoder().decode(record.value));
+    if (seen.size === 50) done.abort();
+  }, { signal: AbortSignal.any([done.signal, AbortSignal.timeout(30_000)]) });
+  await consumer.close();
+  if (seen.size !== 50) throw new Error(`expected 50 records from NATS, read ${seen.size}`);
+  console.log("NATS: 50 records produced exactly-once and consumed");
+} finally {
+  await nats.close();
+}
+JS
+node nats.mjs
+echo "package test ok on node $(node --version): $(basename "$tarball")"
