@@ -10,17 +10,17 @@ import {
   atLeastOnce,
   atMostOnce,
   chaos,
+  type ChaosOptions,
   createProducer,
+  type DeliverySemantic,
   EmbeddedBroker,
   exactlyOnce,
-  type ChaosOptions,
-  type DeliverySemantic,
   type Isolation,
   type ProduceOutput,
   type Producer,
   type ProducerConfig,
-  type Transport,
   TransactionAbortedError,
+  type Transport,
   UndeliveredRecordsError,
 } from "../src/index.ts";
 import { AckTracker } from "./latency.ts";
@@ -104,12 +104,39 @@ export const CASES: readonly Case[] = [
   { kind: "raw", name: "raw arrays + await/record", awaitEach: true },
   { kind: "acktor", name: "at-most-once", semantic: "at-most-once", faults: null },
   { kind: "acktor", name: "at-least-once", semantic: "at-least-once", faults: null },
-  { kind: "acktor", name: "at-least-once, 1% acks lost", semantic: "at-least-once", faults: { dropResponse: 0.01, ...PRODUCE_ONLY } },
-  { kind: "acktor", name: "at-most-once, 1% requests lost", semantic: "at-most-once", faults: { dropRequest: 0.01, ...PRODUCE_ONLY } },
+  {
+    kind: "acktor",
+    name: "at-least-once, 1% acks lost",
+    semantic: "at-least-once",
+    faults: { dropResponse: 0.01, ...PRODUCE_ONLY },
+  },
+  {
+    kind: "acktor",
+    name: "at-most-once, 1% requests lost",
+    semantic: "at-most-once",
+    faults: { dropRequest: 0.01, ...PRODUCE_ONLY },
+  },
   { kind: "acktor", name: "exactly-once (idempotent)", semantic: "exactly-once", faults: null },
-  { kind: "acktor", name: "exactly-once, 1% acks lost", semantic: "exactly-once", faults: { dropResponse: 0.01, ...PRODUCE_ONLY } },
-  { kind: "acktor", name: "transactional, commit every 100 ms", semantic: "exactly-once", faults: null, commitEvery: { ms: 100 } },
-  { kind: "acktor", name: "transactional, commit every 1,000 records", semantic: "exactly-once", faults: null, commitEvery: { records: 1_000 } },
+  {
+    kind: "acktor",
+    name: "exactly-once, 1% acks lost",
+    semantic: "exactly-once",
+    faults: { dropResponse: 0.01, ...PRODUCE_ONLY },
+  },
+  {
+    kind: "acktor",
+    name: "transactional, commit every 100 ms",
+    semantic: "exactly-once",
+    faults: null,
+    commitEvery: { ms: 100 },
+  },
+  {
+    kind: "acktor",
+    name: "transactional, commit every 1,000 records",
+    semantic: "exactly-once",
+    faults: null,
+    commitEvery: { records: 1_000 },
+  },
 ];
 
 export interface CaseResult {
@@ -162,7 +189,14 @@ export function semanticFor(spec: AcktorCase): DeliverySemantic {
   }
 }
 
-const NO_TRANSACTIONS = { commits: null, aborts: null, committedRecords: null, txnPerSec: null, commitP50Ms: null, commitP99Ms: null } as const;
+const NO_TRANSACTIONS = {
+  commits: null,
+  aborts: null,
+  committedRecords: null,
+  txnPerSec: null,
+  commitP50Ms: null,
+  commitP99Ms: null,
+} as const;
 
 /** Runs one case over the first `count` of `values`. */
 export function runCase(spec: Case, values: readonly Uint8Array[], count: number, seed: number): Promise<CaseResult> {
@@ -223,7 +257,12 @@ async function runRaw(spec: RawCase, values: readonly Uint8Array[], count: numbe
   };
 }
 
-async function runAcktor(spec: AcktorCase, values: readonly Uint8Array[], count: number, seed: number): Promise<CaseResult> {
+async function runAcktor(
+  spec: AcktorCase,
+  values: readonly Uint8Array[],
+  count: number,
+  seed: number,
+): Promise<CaseResult> {
   const broker = new EmbeddedBroker();
   broker.createTopic(TOPIC, { partitions: PARTITIONS, replicationFactor: 1 });
   const inner = broker.transport();
@@ -279,20 +318,27 @@ async function runAcktor(spec: AcktorCase, values: readonly Uint8Array[], count:
     retries,
     ...log,
     reconciledWith,
-    faults: faulty ? { droppedRequests: faulty.stats.droppedRequests, droppedResponses: faulty.stats.droppedResponses } : null,
+    faults: faulty
+      ? { droppedRequests: faulty.stats.droppedRequests, droppedResponses: faulty.stats.droppedResponses }
+      : null,
     ...(transactional
       ? {
-          ...txns,
-          txnPerSec: txns.commits / seconds,
-          commitP50Ms: commitLatency.percentile(50),
-          commitP99Ms: commitLatency.percentile(99),
-        }
+        ...txns,
+        txnPerSec: txns.commits / seconds,
+        commitP50Ms: commitLatency.percentile(50),
+        commitP99Ms: commitLatency.percentile(99),
+      }
       : NO_TRANSACTIONS),
   };
 }
 
 /** The plain loop: `await send()` per record, then `await flush()`. */
-async function sendAll(producer: Producer, values: readonly Uint8Array[], count: number, tracker: AckTracker): Promise<void> {
+async function sendAll(
+  producer: Producer,
+  values: readonly Uint8Array[],
+  count: number,
+  tracker: AckTracker,
+): Promise<void> {
   let current: ProduceOutput["batch"] | null = null;
   for (let i = 0; i < count; i++) {
     const output = await producer.send(null, values[i]!);

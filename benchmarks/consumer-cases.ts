@@ -77,7 +77,7 @@ function kindName(kind: Omit<ConsumerCase, "name" | "mode">): string {
 
 /** Every kind, first with `run()`, then with `runBatches()`; the first case is the baseline. */
 export const CONSUMER_CASES: readonly ConsumerCase[] = (["run", "runBatches"] as const).flatMap((mode) =>
-  KINDS.map((kind) => ({ ...kind, mode, name: `${kindName(kind)}, ${mode}()` })),
+  KINDS.map((kind) => ({ ...kind, mode, name: `${kindName(kind)}, ${mode}()` }))
 );
 
 export interface ConsumerCaseResult {
@@ -151,7 +151,9 @@ function filledBroker(values: readonly Uint8Array[], count: number): EmbeddedBro
 /** The output producer: the producer benchmark's settings, idempotent, transactional for that case. */
 function outputProducer(transport: Transport, transform: Transform): Producer | undefined {
   if (transform === "none") return undefined;
-  const semantic = exactlyOnce(transform === "transactional" ? { retry: RETRY, transactionalId: TRANSACTIONAL_ID } : { retry: RETRY });
+  const semantic = exactlyOnce(
+    transform === "transactional" ? { retry: RETRY, transactionalId: TRANSACTIONAL_ID } : { retry: RETRY },
+  );
   return createProducer(transport, OUTPUT_TOPIC, { ...SHARED_CONFIG, deliverySemantic: semantic });
 }
 
@@ -162,7 +164,11 @@ function outputProducer(transport: Transport, transform: Transform): Producer | 
  * commits done; for the transform without transactions, after the output producer's
  * `flush()` too.
  */
-export async function runConsumerCase(spec: ConsumerCase, values: readonly Uint8Array[], count: number): Promise<ConsumerCaseResult> {
+export async function runConsumerCase(
+  spec: ConsumerCase,
+  values: readonly Uint8Array[],
+  count: number,
+): Promise<ConsumerCaseResult> {
   const broker = filledBroker(values, count);
   const transport = new CountingTransport(broker.transport());
   const producer = outputProducer(transport, spec.transform);
@@ -186,37 +192,39 @@ export async function runConsumerCase(spec: ConsumerCase, values: readonly Uint8
     await consumer.run(
       spec.transform === "none"
         ? () => {
-            if (++handled === count) stop.abort();
-          }
+          if (++handled === count) stop.abort();
+        }
         : async (record, { tx }) => {
-            await (tx ?? producer!).send(record.key, record.value);
-            if (++handled === count) stop.abort();
-          },
+          await (tx ?? producer!).send(record.key, record.value);
+          if (++handled === count) stop.abort();
+        },
       { signal: stop.signal },
     );
   } else {
     await consumer.runBatches(
       spec.transform === "none"
         ? (batch) => {
-            handled += batch.records.length;
-            if (handled === count) stop.abort();
-          }
+          handled += batch.records.length;
+          if (handled === count) stop.abort();
+        }
         : async (batch, { tx }) => {
-            const out = tx ?? producer!;
-            for (const record of batch.records) await out.send(record.key, record.value);
-            handled += batch.records.length;
-            if (handled === count) stop.abort();
-          },
+          const out = tx ?? producer!;
+          for (const record of batch.records) await out.send(record.key, record.value);
+          handled += batch.records.length;
+          if (handled === count) stop.abort();
+        },
       { signal: stop.signal },
     );
   }
   if (spec.transform === "idempotent") await producer!.flush();
   const seconds = (performance.now() - started) / 1000;
 
-  const committedToEnd =
-    spec.commit === "manual"
-      ? null
-      : Array.from({ length: PARTITIONS }, (_, p) => broker.committedOffset(CONSUMER_GROUP, INPUT_TOPIC, p) === broker.partition(INPUT_TOPIC, p).log.endOffset).every(Boolean);
+  const committedToEnd = spec.commit === "manual"
+    ? null
+    : Array.from({ length: PARTITIONS }, (_, p) =>
+      broker.committedOffset(CONSUMER_GROUP, INPUT_TOPIC, p) === broker.partition(INPUT_TOPIC, p).log.endOffset).every(
+        Boolean,
+      );
   const requests = [...transport.counts.values()].reduce((a, b) => a + b, 0);
   const result: ConsumerCaseResult = {
     case: spec.name,
@@ -232,7 +240,13 @@ export async function runConsumerCase(spec: ConsumerCase, values: readonly Uint8
     transactions: spec.transform === "transactional" ? transport.count("endTxn") : null,
     requests,
     committedToEnd,
-    output: spec.transform === "none" ? null : reconcile(broker, OUTPUT_TOPIC, PARTITIONS, count, spec.transform === "transactional" ? "read-committed" : "read-uncommitted"),
+    output: spec.transform === "none" ? null : reconcile(
+      broker,
+      OUTPUT_TOPIC,
+      PARTITIONS,
+      count,
+      spec.transform === "transactional" ? "read-committed" : "read-uncommitted",
+    ),
   };
   await consumer.close();
   await producer?.close();
@@ -247,7 +261,9 @@ export function consumerViolations(r: ConsumerCaseResult): string[] {
   if (r.committedToEnd === false) problems.push("the group's offsets did not reach the end");
   if (r.output !== null) {
     const { delivered, lost, duplicated, unknown } = r.output;
-    if (lost > 0 || duplicated > 0 || unknown > 0) problems.push(`output: ${delivered} delivered, ${lost} lost, ${duplicated} duplicated, ${unknown} unknown`);
+    if (lost > 0 || duplicated > 0 || unknown > 0) {
+      problems.push(`output: ${delivered} delivered, ${lost} lost, ${duplicated} duplicated, ${unknown} unknown`);
+    }
   }
   return problems;
 }

@@ -11,10 +11,18 @@
  *
  * @module
  */
-import { CONSUMER_CASES, CONSUMER_CONFIG, type ConsumerCase, type ConsumerCaseResult, consumerViolations, FILL_CHUNK, runConsumerCase } from "./consumer-cases.ts";
+import {
+  CONSUMER_CASES,
+  CONSUMER_CONFIG,
+  type ConsumerCase,
+  type ConsumerCaseResult,
+  consumerViolations,
+  FILL_CHUNK,
+  runConsumerCase,
+} from "./consumer-cases.ts";
 import { PARTITIONS, RETRY, SHARED_CONFIG, TRANSACTIONAL_ID } from "./cases.ts";
 import { RECORD_BYTES } from "./records.ts";
-import { interleavedRounds, pairedRatio, type Ratio, ratioText, type Summary, summarise } from "./rounds.ts";
+import { interleavedRounds, pairedRatio, type Ratio, ratioText, summarise, type Summary } from "./rounds.ts";
 import { type Column, formatFixed, formatInteger, formatMillions, renderTable } from "./table.ts";
 
 export interface ConsumerBenchOptions {
@@ -50,32 +58,45 @@ export async function runConsumerBenchmark(options: ConsumerBenchOptions): Promi
   if (cases.length === 0) return [];
   log("");
   log(`acktor consumer benchmark on ${options.runtime}, ${options.machine}`);
-  log(`${formatInteger(options.records)} records of ${RECORD_BYTES} bytes pre-filled in ${PARTITIONS} partitions, one consumer, embedded broker, real clock`);
   log(
-    `config: ${JSON.stringify({
-      consumer: { ...CONSUMER_CONFIG, requestTimeout: "30000 (default)" },
-      fill: { chunkRecords: FILL_CHUNK, key: null, replicationFactor: 1 },
-      transformProducer: { ...SHARED_CONFIG, deliverySemantic: "exactlyOnce (idempotent; transactional case: transactionalId " + TRANSACTIONAL_ID + ")", retry: RETRY },
-      warmupRecords: options.warmup,
-      rounds: options.repeat,
-    })}`,
+    `${
+      formatInteger(options.records)
+    } records of ${RECORD_BYTES} bytes pre-filled in ${PARTITIONS} partitions, one consumer, embedded broker, real clock`,
   );
-  if (options.warmup > 0) for (const spec of cases) await runConsumerCase(spec, values, options.warmup);
+  log(
+    `config: ${
+      JSON.stringify({
+        consumer: { ...CONSUMER_CONFIG, requestTimeout: "30000 (default)" },
+        fill: { chunkRecords: FILL_CHUNK, key: null, replicationFactor: 1 },
+        transformProducer: {
+          ...SHARED_CONFIG,
+          deliverySemantic: "exactlyOnce (idempotent; transactional case: transactionalId " + TRANSACTIONAL_ID + ")",
+          retry: RETRY,
+        },
+        warmupRecords: options.warmup,
+        rounds: options.repeat,
+      })
+    }`,
+  );
+  if (options.warmup > 0) { for (const spec of cases) await runConsumerCase(spec, values, options.warmup); }
   const rounds = await interleavedRounds(
     cases,
     options.repeat,
     (spec) => runConsumerCase(spec, values, options.records),
-    (round, r) => console.error(`  round ${round + 1}/${options.repeat}: ${r.case}: ${formatInteger(r.recordsPerSec)} records/s`),
+    (round, r) =>
+      console.error(`  round ${round + 1}/${options.repeat}: ${r.case}: ${formatInteger(r.recordsPerSec)} records/s`),
   );
 
   const violations = cases.flatMap((spec, i) =>
     rounds[i]!.flatMap((r, round) => {
       const problems = consumerViolations(r);
       return problems.length === 0 ? [] : [`${spec.name}, round ${round + 1}: ${problems.join(", ")}`];
-    }),
+    })
   );
   const rows: Row[] = rounds.map((passes) => summarise(passes));
-  const passesOf = (spec: ConsumerCase | undefined): ConsumerCaseResult[] | undefined => (spec ? rounds[cases.indexOf(spec)] : undefined);
+  const passesOf = (
+    spec: ConsumerCase | undefined,
+  ): ConsumerCaseResult[] | undefined => (spec ? rounds[cases.indexOf(spec)] : undefined);
   const find = (commit: string, transform: string, mode: string): ConsumerCase | undefined =>
     cases.find((c) => c.commit === commit && c.transform === transform && c.mode === mode);
   const ratio = (top: ConsumerCase | undefined, bottom: ConsumerCase | undefined): Ratio | null => {
@@ -86,7 +107,9 @@ export async function runConsumerBenchmark(options: ConsumerBenchOptions): Promi
   // Commit overhead: against the no-commits case of the same handler style.
   const vsNoCommits = (spec: ConsumerCase): Ratio | null => ratio(spec, find("manual", "none", spec.mode));
   // Handler style: runBatches() against run() with the same strategy.
-  const vsRun = (spec: ConsumerCase): Ratio | null => (spec.mode === "runBatches" ? ratio(spec, find(spec.commit, spec.transform, "run")) : null);
+  const vsRun = (
+    spec: ConsumerCase,
+  ): Ratio | null => (spec.mode === "runBatches" ? ratio(spec, find(spec.commit, spec.transform, "run")) : null);
   const specOf = (row: Row): ConsumerCase => cases.find((c) => c.name === row.case)!;
 
   if (options.json) {
@@ -99,7 +122,9 @@ export async function runConsumerBenchmark(options: ConsumerBenchOptions): Promi
           runtime: options.runtime,
           ratioVsNoCommits: vsNoCommits(spec)?.median ?? null,
           ratioVsRun: vsRun(spec)?.median ?? null,
-          ratioVsTransformWithoutTransactions: spec.transform === "transactional" ? (ratio(spec, find("manual", "idempotent", spec.mode))?.median ?? null) : null,
+          ratioVsTransformWithoutTransactions: spec.transform === "transactional"
+            ? (ratio(spec, find("manual", "idempotent", spec.mode))?.median ?? null)
+            : null,
         }),
       );
     }
@@ -108,7 +133,10 @@ export async function runConsumerBenchmark(options: ConsumerBenchOptions): Promi
     const columns: Column<Row>[] = [
       { header: "consumer case", cell: (r) => r.case, align: "left" },
       { header: "records/s", cell: (r) => formatInteger(r.recordsPerSec) },
-      { header: "min..max", cell: (r) => `${formatMillions(r.minRecordsPerSec)}..${formatMillions(r.maxRecordsPerSec)}M` },
+      {
+        header: "min..max",
+        cell: (r) => `${formatMillions(r.minRecordsPerSec)}..${formatMillions(r.maxRecordsPerSec)}M`,
+      },
       { header: "vs no commits", cell: (r) => ratioCell(vsNoCommits(specOf(r))) },
       { header: "vs run()", cell: (r) => ratioCell(vsRun(specOf(r))) },
       { header: "fetches", cell: (r) => formatInteger(r.fetches) },
@@ -121,23 +149,46 @@ export async function runConsumerBenchmark(options: ConsumerBenchOptions): Promi
     log(renderTable(columns, rows));
     log("");
     log(`records/s and the counts come from each case's median round of ${options.repeat}; min..max spans all rounds.`);
-    log("vs no commits: paired per-round ratio to the no-commits case with the same handler (run() or runBatches()); vs run(): to the same case with run().");
-    log("transform: the handler sends each record to an output topic (await send() per record) through an idempotent producer; without");
-    log("  transactions nothing is committed and timing includes the final flush(); transactional: each fetched batch is one transaction.");
-    log("no commits (manual) hands records out through after-processing's loop (per record: ownership checks, processed offset, failure");
-    log("  count); before-processing's loop does less per record, so its ratio can sit at or above 1 with run(): compare after-processing.");
-    log("check: every record handled once, the group's offsets at the end (committing cases), the output once each (read-committed when transactional).");
+    log(
+      "vs no commits: paired per-round ratio to the no-commits case with the same handler (run() or runBatches()); vs run(): to the same case with run().",
+    );
+    log(
+      "transform: the handler sends each record to an output topic (await send() per record) through an idempotent producer; without",
+    );
+    log(
+      "  transactions nothing is committed and timing includes the final flush(); transactional: each fetched batch is one transaction.",
+    );
+    log(
+      "no commits (manual) hands records out through after-processing's loop (per record: ownership checks, processed offset, failure",
+    );
+    log(
+      "  count); before-processing's loop does less per record, so its ratio can sit at or above 1 with run(): compare after-processing.",
+    );
+    log(
+      "check: every record handled once, the group's offsets at the end (committing cases), the output once each (read-committed when transactional).",
+    );
     const lines = (["run", "runBatches"] as const).flatMap((mode) => {
       const txn = find("transactional", "transactional", mode);
       const plain = find("manual", "idempotent", mode);
       const r = ratio(txn, plain);
-      return r ? [`the cost of transactions, ${mode}(): transactional / transform without transactions (paired per round): ${ratioText(r)}`] : [];
+      return r
+        ? [
+          `the cost of transactions, ${mode}(): transactional / transform without transactions (paired per round): ${
+            ratioText(r)
+          }`,
+        ]
+        : [];
     });
     if (lines.length > 0) log("");
     for (const line of lines) log(line);
     log("");
-    if (violations.length === 0) log(`consumer check: every record handled once, committed and copied once, in all ${rows.length * options.repeat} passes: OK`);
-    else {
+    if (violations.length === 0) {
+      log(
+        `consumer check: every record handled once, committed and copied once, in all ${
+          rows.length * options.repeat
+        } passes: OK`,
+      );
+    } else {
       log(`consumer check: FAILED in ${violations.length} passes:`);
       for (const v of violations) log(`  ${v}`);
     }

@@ -80,7 +80,7 @@ export class AckTracker {
       case "failed":
         this.unacked++;
         break;
-      // `retry` only extends the interval; `sent-unconfirmed` is handled through wait().
+        // `retry` only extends the interval; `sent-unconfirmed` is handled through wait().
     }
   }
 

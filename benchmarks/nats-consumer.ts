@@ -25,7 +25,8 @@ import { type Column, formatFixed, formatInteger, renderTable } from "./table.ts
 
 const command = defineCommand({
   usage: "npm run bench:nats-consumer --",
-  summary: "acktor consumers on NATS JetStream against the raw @nats-io durable consumer, on the same server and records.",
+  summary:
+    "acktor consumers on NATS JetStream against the raw @nats-io durable consumer, on the same server and records.",
   options: NATS_OPTIONS,
 });
 const { records: RECORDS, repeat: REPEAT, servers: SERVERS } = readOptions(command);
@@ -45,7 +46,11 @@ const raw: Case = {
   async run(topic) {
     const nc = await connect({ servers: SERVERS });
     const durable = `raw${groups++}`;
-    await (await jetstreamManager(nc)).consumers.add(streamName(topic), { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
+    await (await jetstreamManager(nc)).consumers.add(streamName(topic), {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+    });
     const consumer = await jetstream(nc).consumers.get(streamName(topic), durable);
     const started = performance.now();
     const messages = await consumer.consume({ max_messages: 500 });
@@ -84,20 +89,31 @@ function acktor(framing: Framing, commit: CommitStrategy): Case {
   };
 }
 
-const cases: Case[] = [raw, acktor("message", "after-processing"), acktor("message", "before-processing"), acktor("batch", "after-processing")];
+const cases: Case[] = [
+  raw,
+  acktor("message", "after-processing"),
+  acktor("message", "before-processing"),
+  acktor("batch", "after-processing"),
+];
 
 const admin = await connectNats({ servers: SERVERS });
 const topics = new Map<Framing, string>();
 for (const framing of ["message", "batch"] as const) {
   const topic = `acktor-bench-consume-${framing}-${Date.now().toString(36)}`;
   await admin.createTopic(topic, { partitions: PARTITIONS, framing, storage: "file" });
-  const producer = createProducer(admin, topic, { deliverySemantic: atLeastOnce(), partitioner: "round-robin", batchSize: 128 * 1024 });
+  const producer = createProducer(admin, topic, {
+    deliverySemantic: atLeastOnce(),
+    partitioner: "round-robin",
+    batchSize: 128 * 1024,
+  });
   const value = new Uint8Array(RECORD_BYTES);
   for (let i = 0; i < RECORDS; i++) await producer.send(null, value);
   await producer.close();
   topics.set(framing, topic);
 }
-console.log(`acktor consumers over NATS JetStream (${SERVERS}), ${RECORDS} records of ${RECORD_BYTES} bytes, ${PARTITIONS} partitions, ${REPEAT} rounds`);
+console.log(
+  `acktor consumers over NATS JetStream (${SERVERS}), ${RECORDS} records of ${RECORD_BYTES} bytes, ${PARTITIONS} partitions, ${REPEAT} rounds`,
+);
 const rounds: number[][] = cases.map(() => []);
 for (let round = 0; round < REPEAT; round++) {
   for (const [i, spec] of cases.entries()) {

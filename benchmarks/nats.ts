@@ -71,7 +71,12 @@ function rawJetStream(withMsgId = false): Case {
       await Promise.all(Array.from({ length: WINDOW }, worker));
       const seconds = (performance.now() - started) / 1000;
       await nc.close();
-      return { case: this.name, recordsPerSec: records.length / seconds, ackP50: latency.percentile(50), ackP99: latency.percentile(99) };
+      return {
+        case: this.name,
+        recordsPerSec: records.length / seconds,
+        ackP50: latency.percentile(50),
+        ackP99: latency.percentile(99),
+      };
     },
   };
 }
@@ -97,7 +102,12 @@ function acktor(name: string, framing: Framing, semantic: DeliverySemantic): Cas
     framing,
     async run(topic, records) {
       const nats = await connectNats({ servers: SERVERS });
-      const producer = createProducer(nats, topic, { deliverySemantic: semantic, partitioner: "round-robin", batchSize: 128 * 1024, requestTimeout: 10_000 });
+      const producer = createProducer(nats, topic, {
+        deliverySemantic: semantic,
+        partitioner: "round-robin",
+        batchSize: 128 * 1024,
+        requestTimeout: 10_000,
+      });
       const latency = new Samples();
       const acked = semantic.kind !== "at-most-once";
       const started = performance.now();
@@ -111,7 +121,12 @@ function acktor(name: string, framing: Framing, semantic: DeliverySemantic): Cas
       const seconds = (performance.now() - started) / 1000;
       await producer.close();
       await nats.close();
-      return { case: name, recordsPerSec: records.length / seconds, ackP50: acked ? latency.percentile(50) : null, ackP99: acked ? latency.percentile(99) : null };
+      return {
+        case: name,
+        recordsPerSec: records.length / seconds,
+        ackP50: acked ? latency.percentile(50) : null,
+        ackP99: acked ? latency.percentile(99) : null,
+      };
     },
   } as Case & { framing: Framing };
 }
@@ -129,7 +144,9 @@ const cases: (Case & { framing?: Framing })[] = [
 ];
 
 const admin: NatsTransport = await connectNats({ servers: SERVERS });
-console.log(`acktor over NATS JetStream (${SERVERS}), ${RECORDS} records of ${RECORD_BYTES} bytes, ${PARTITIONS} partitions, ${REPEAT} rounds`);
+console.log(
+  `acktor over NATS JetStream (${SERVERS}), ${RECORDS} records of ${RECORD_BYTES} bytes, ${PARTITIONS} partitions, ${REPEAT} rounds`,
+);
 const rounds: Result[][] = cases.map(() => []);
 for (let round = 0; round < REPEAT; round++) {
   for (const [i, spec] of cases.entries()) {
@@ -144,7 +161,8 @@ for (let round = 0; round < REPEAT; round++) {
 }
 await admin.close();
 
-const median = (all: Result[]): Result => [...all].sort((a, b) => a.recordsPerSec - b.recordsPerSec)[Math.floor((all.length - 1) / 2)]!;
+const median = (all: Result[]): Result =>
+  [...all].sort((a, b) => a.recordsPerSec - b.recordsPerSec)[Math.floor((all.length - 1) / 2)]!;
 const rows = rounds.map(median);
 const raw = rows[0]!;
 const rawDedup = rows[1]!;
@@ -163,9 +181,29 @@ const byName = (name: string): Result => rows.find((r) => r.case === name)!;
 const ratio = (name: string, base: Result): number => byName(name).recordsPerSec / base.recordsPerSec;
 const verdict = (value: number, min: number): string => `${value >= min ? "met" : "NOT met"} (${value.toFixed(2)}x)`;
 console.log("");
-console.log(`target >= 0.9x raw: message at-most-once vs raw nc.publish: ${verdict(ratio("acktor message, at-most-once", core), 0.9)}`);
-console.log(`target >= 0.9x raw: message at-least-once vs raw js.publish: ${verdict(ratio("acktor message, at-least-once", raw), 0.9)}`);
-console.log(`target >= 0.85x raw at-least-once: message exactly-once: ${verdict(ratio("acktor message, exactly-once", raw), 0.85)}`);
-console.log(`  (the server's own dedup cost: raw js.publish + msgID / raw js.publish = ${(rawDedup.recordsPerSec / raw.recordsPerSec).toFixed(2)}x; message exactly-once / raw + msgID = ${ratio("acktor message, exactly-once", rawDedup).toFixed(2)}x)`);
-console.log(`target >= 10x raw js.publish: batch at-least-once: ${verdict(ratio("acktor batch, at-least-once", raw), 10)}`);
-console.log(`target >= 10x raw js.publish: batch exactly-once: ${verdict(ratio("acktor batch, exactly-once", raw), 10)}`);
+console.log(
+  `target >= 0.9x raw: message at-most-once vs raw nc.publish: ${
+    verdict(ratio("acktor message, at-most-once", core), 0.9)
+  }`,
+);
+console.log(
+  `target >= 0.9x raw: message at-least-once vs raw js.publish: ${
+    verdict(ratio("acktor message, at-least-once", raw), 0.9)
+  }`,
+);
+console.log(
+  `target >= 0.85x raw at-least-once: message exactly-once: ${
+    verdict(ratio("acktor message, exactly-once", raw), 0.85)
+  }`,
+);
+console.log(
+  `  (the server's own dedup cost: raw js.publish + msgID / raw js.publish = ${
+    (rawDedup.recordsPerSec / raw.recordsPerSec).toFixed(2)
+  }x; message exactly-once / raw + msgID = ${ratio("acktor message, exactly-once", rawDedup).toFixed(2)}x)`,
+);
+console.log(
+  `target >= 10x raw js.publish: batch at-least-once: ${verdict(ratio("acktor batch, at-least-once", raw), 10)}`,
+);
+console.log(
+  `target >= 10x raw js.publish: batch exactly-once: ${verdict(ratio("acktor batch, exactly-once", raw), 10)}`,
+);

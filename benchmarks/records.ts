@@ -67,7 +67,13 @@ export interface Reconciliation {
  * watermark; `read-committed` reads what a read-committed consumer would get: up to the last
  * stable offset, without the records of aborted transactions.
  */
-export function reconcile(broker: EmbeddedBroker, topic: string, partitions: number, n: number, isolation: Isolation = "read-uncommitted"): Reconciliation {
+export function reconcile(
+  broker: EmbeddedBroker,
+  topic: string,
+  partitions: number,
+  n: number,
+  isolation: Isolation = "read-uncommitted",
+): Reconciliation {
   // Uint16 so even a pathological number of copies of one record is counted right.
   const seen = new Uint16Array(n);
   let duplicated = 0;

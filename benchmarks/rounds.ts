@@ -57,7 +57,12 @@ function lowerMedian<T>(sorted: readonly T[]): T {
 
 export function summarise<R extends Pass>(passes: readonly R[]): Summary<R> {
   const sorted = [...passes].sort((a, b) => a.recordsPerSec - b.recordsPerSec);
-  return { ...lowerMedian(sorted), minRecordsPerSec: sorted[0]!.recordsPerSec, maxRecordsPerSec: sorted[sorted.length - 1]!.recordsPerSec, rounds: passes.length };
+  return {
+    ...lowerMedian(sorted),
+    minRecordsPerSec: sorted[0]!.recordsPerSec,
+    maxRecordsPerSec: sorted[sorted.length - 1]!.recordsPerSec,
+    rounds: passes.length,
+  };
 }
 
 /** records/s of one case over another's: the median of the per-round ratios, and their range. */

@@ -31,10 +31,27 @@
 import { cpus } from "node:os";
 import process from "node:process";
 import { defineCommand, exitWithUsageError, readOptions } from "../src/cli/options.ts";
-import { type Case, CASES, type CaseResult, CLOCK_CHECK_RECORDS, PARTITIONS, RETRY, runCase, SHARED_CONFIG, TRANSACTIONAL_ID } from "./cases.ts";
+import {
+  type Case,
+  type CaseResult,
+  CASES,
+  CLOCK_CHECK_RECORDS,
+  PARTITIONS,
+  RETRY,
+  runCase,
+  SHARED_CONFIG,
+  TRANSACTIONAL_ID,
+} from "./cases.ts";
 import { consumerCases, runConsumerBenchmark } from "./consumer.ts";
 import { makeRecords, RECORD_BYTES } from "./records.ts";
-import { interleavedRounds, pairedRatio as pairRounds, type Ratio, ratioText, type Summary, summarise } from "./rounds.ts";
+import {
+  interleavedRounds,
+  pairedRatio as pairRounds,
+  type Ratio,
+  ratioText,
+  summarise,
+  type Summary,
+} from "./rounds.ts";
 import { type Column, formatFixed, formatInteger, formatMillions, renderTable } from "./table.ts";
 
 const command = defineCommand({
@@ -45,12 +62,21 @@ const command = defineCommand({
     // A full-size pass by default: the per-record path is hot after a few thousand sends, but
     // the per-batch path (actors, transport, broker) runs only ~760 times per million records
     // and is still being tiered up after a shorter warm-up.
-    warmup: { kind: "integer", default: null, help: "records in each case's warm-up pass; none means as many as --records" },
+    warmup: {
+      kind: "integer",
+      default: null,
+      help: "records in each case's warm-up pass; none means as many as --records",
+    },
     repeat: { kind: "integer", default: 5, min: 1, help: "interleaved rounds; each row is its median round" },
     seed: { kind: "integer", default: 42, help: "seed of the injected faults" },
     only: { kind: "string", default: null, help: "run only the cases whose name contains TEXT" },
     json: { kind: "boolean", help: "one JSON object per row on stdout, the report on stderr" },
-    "consumer-records": { kind: "integer", default: 1_000_000, min: 1, help: "records in the consumer benchmark's topic" },
+    "consumer-records": {
+      kind: "integer",
+      default: 1_000_000,
+      min: 1,
+      help: "records in the consumer benchmark's topic",
+    },
     suite: { kind: "enum", values: ["all", "producer", "consumer"], default: "all", help: "which benchmarks to run" },
   },
 });
@@ -69,7 +95,9 @@ function machine(): string {
   return `${list.length} CPU(s), ${list[0]?.model.trim() ?? "unknown model"}`;
 }
 
-const cases = options.suite === "consumer" ? [] : CASES.filter((c) => options.only === null || c.name.includes(options.only));
+const cases = options.suite === "consumer"
+  ? []
+  : CASES.filter((c) => options.only === null || c.name.includes(options.only));
 const runConsumers = options.suite !== "producer" && consumerCases(options.only).length > 0;
 if (cases.length === 0 && !runConsumers) exitWithUsageError(`no case matches --only ${JSON.stringify(options.only)}`);
 const log = options.json ? console.error : console.log;
@@ -102,7 +130,12 @@ async function producerBenchmark(): Promise<string[]> {
     key: null,
     topic: { partitions: PARTITIONS, replicationFactor: 1 },
     broker: "EmbeddedBroker, real clock",
-    producer: { ...SHARED_CONFIG, partitioner: "sticky", isolation: "read-uncommitted", bufferSize: "32 MiB (default)" },
+    producer: {
+      ...SHARED_CONFIG,
+      partitioner: "sticky",
+      isolation: "read-uncommitted",
+      bufferSize: "32 MiB (default)",
+    },
     atLeastOnceRetry: RETRY,
     exactlyOnce: {
       retry: "same as at-least-once",
@@ -127,7 +160,11 @@ async function producerBenchmark(): Promise<string[]> {
     // Progress on stderr, so stdout holds only the report (or the JSON lines).
     (round, result) => {
       const commits = result.commits === null ? "" : ` (${formatInteger(result.commits)} commits)`;
-      console.error(`  round ${round + 1}/${options.repeat}: ${result.case}: ${formatInteger(result.recordsPerSec)} records/s${commits}`);
+      console.error(
+        `  round ${round + 1}/${options.repeat}: ${result.case}: ${
+          formatInteger(result.recordsPerSec)
+        } records/s${commits}`,
+      );
     },
   );
 
@@ -175,7 +212,9 @@ async function producerBenchmark(): Promise<string[]> {
         r.duplicated > 0 ? `${formatInteger(r.duplicated)} duplicated` : null,
         r.unknown > 0 ? `${formatInteger(r.unknown)} unknown` : null,
         r.committedRecords !== null && r.committedRecords !== r.delivered
-          ? `${formatInteger(r.committedRecords)} records committed but ${formatInteger(r.delivered)} visible read-committed`
+          ? `${formatInteger(r.committedRecords)} records committed but ${
+            formatInteger(r.delivered)
+          } visible read-committed`
           : null,
         r.aborts ? `${formatInteger(r.aborts)} aborted transaction(s)` : null,
       ].filter((p) => p !== null);
@@ -192,7 +231,11 @@ async function producerBenchmark(): Promise<string[]> {
           ratioVsRaw: ratioVsRaw(r),
           // Median per-round ratios; null where they do not apply, so every line has the same fields.
           // Lossy rows, against the same semantic without faults.
-          ratioVsFaultFree: r.case === ALO_LOSSY ? (faultRatio?.median ?? null) : r.case === EOS_LOSSY ? (eosFaultRatio?.median ?? null) : null,
+          ratioVsFaultFree: r.case === ALO_LOSSY
+            ? (faultRatio?.median ?? null)
+            : r.case === EOS_LOSSY
+            ? (eosFaultRatio?.median ?? null)
+            : null,
           // Exactly-once rows (idempotent and transactional), against clean at-least-once.
           ratioVsAtLeastOnce: isExactlyOnce(r.case) ? (pairedRatio(r.case, ALO)?.median ?? null) : null,
           // Transactional rows, against the clean idempotent producer: the cost of the transactions alone.
@@ -204,7 +247,10 @@ async function producerBenchmark(): Promise<string[]> {
     const columns: Column<Row>[] = [
       { header: "case", cell: (r) => r.case, align: "left" },
       { header: "records/s", cell: (r) => formatInteger(r.recordsPerSec) },
-      { header: "min..max", cell: (r) => `${formatMillions(r.minRecordsPerSec)}..${formatMillions(r.maxRecordsPerSec)}M` },
+      {
+        header: "min..max",
+        cell: (r) => `${formatMillions(r.minRecordsPerSec)}..${formatMillions(r.maxRecordsPerSec)}M`,
+      },
       { header: "vs raw", cell: (r) => formatFixed(ratioVsRaw(r), 3) },
       { header: "ack p50 ms", cell: (r) => formatFixed(r.ackP50Ms, 2) },
       { header: "ack p99 ms", cell: (r) => formatFixed(r.ackP99Ms, 2) },
@@ -234,14 +280,26 @@ async function producerBenchmark(): Promise<string[]> {
       log(renderTable(txnColumns, transactional));
     }
     log("");
-    log(`records/s and every other column come from each case's median round of ${options.repeat}; min..max spans all rounds.`);
-    log("raw arrays + await/record: the baseline's appends plus one awaited resolved promise per record, the floor of any `await send()` loop.");
-    log("ack = first record of a batch enqueued -> batch acked; wire = batch dispatched -> acked (per batch, see benchmarks/latency.ts).");
+    log(
+      `records/s and every other column come from each case's median round of ${options.repeat}; min..max spans all rounds.`,
+    );
+    log(
+      "raw arrays + await/record: the baseline's appends plus one awaited resolved promise per record, the floor of any `await send()` loop.",
+    );
+    log(
+      "ack = first record of a batch enqueued -> batch acked; wire = batch dispatched -> acked (per batch, see benchmarks/latency.ts).",
+    );
     log("at-most-once acks are the broker's reply as seen by wait(); batches with no positive reply have no sample.");
     if (transactional.length > 0) {
-      log("transactional: ack includes waiting for the partition to join the transaction (addPartitionsToTxn) before dispatch;");
-      log("  delivered/lost/duplicated are read back read-committed (the others read the whole log, read-uncommitted);");
-      log("  commit = time of `await commit()` (the open batches' acks, then endTxn); the last commit replaces the final flush;");
+      log(
+        "transactional: ack includes waiting for the partition to join the transaction (addPartitionsToTxn) before dispatch;",
+      );
+      log(
+        "  delivered/lost/duplicated are read back read-committed (the others read the whole log, read-uncommitted);",
+      );
+      log(
+        "  commit = time of `await commit()` (the open batches' acks, then endTxn); the last commit replaces the final flush;",
+      );
       log("  with a handful of commits per run (100 ms case) p99 is simply the slowest.");
     }
     const ratioLines = [
@@ -252,7 +310,9 @@ async function producerBenchmark(): Promise<string[]> {
         const vsAlo = pairedRatio(name, ALO);
         const vsEos = pairedRatio(name, EOS);
         if (!vsAlo && !vsEos) return [];
-        const parts = [vsAlo && `/ ${ALO} clean: ${ratioText(vsAlo)}`, vsEos && `/ ${EOS}: ${ratioText(vsEos)}`].filter(Boolean);
+        const parts = [vsAlo && `/ ${ALO} clean: ${ratioText(vsAlo)}`, vsEos && `/ ${EOS}: ${ratioText(vsEos)}`].filter(
+          Boolean,
+        );
         return [`${name} ${parts.join("; ")}`];
       }),
     ].filter((line): line is string => typeof line === "string");
@@ -261,16 +321,24 @@ async function producerBenchmark(): Promise<string[]> {
     if (faultRatio || eosFaultRatio) {
       // Worth saying next to the numbers: it explains the lossy cases' p99.
       log("note: a lost ack costs its batch the 20 ms request timeout plus a retry, hence the lossy cases' p99;");
-      log("  exactly-once also holds back new batches of that partition while the retry is pending (in-order sequences).");
+      log(
+        "  exactly-once also holds back new batches of that partition while the retry is pending (in-order sequences).",
+      );
     }
-    if (transactional.length > 0) log("note: Kafka reports ~3% throughput overhead for transactions with 1 KB records and a commit every 100 ms (no target here).");
+    if (transactional.length > 0) {
+      log(
+        "note: Kafka reports ~3% throughput overhead for transactions with 1 KB records and a commit every 100 ms (no target here).",
+      );
+    }
     const unknown = results.reduce((n, r) => n + r.unknown, 0);
     if (unknown > 0) log(`WARNING: ${unknown} record(s) in the logs were never sent`);
     const eosRounds = cases.filter((s) => isExactlyOnce(s.name)).length * options.repeat;
     if (eosRounds > 0) {
       log("");
       if (violations.length === 0) {
-        log(`exactly-once check: 0 lost, 0 duplicated, every committed record visible once, in all ${eosRounds} exactly-once passes: OK`);
+        log(
+          `exactly-once check: 0 lost, 0 duplicated, every committed record visible once, in all ${eosRounds} exactly-once passes: OK`,
+        );
       } else {
         log(`exactly-once check: VIOLATED in ${violations.length} of ${eosRounds} passes:`);
         for (const v of violations) log(`  ${v}`);
@@ -282,18 +350,34 @@ async function producerBenchmark(): Promise<string[]> {
     const amo = byName("at-most-once");
     const throughput = (row: Row | undefined, min: number, label: string): string | null => {
       if (!row) return null;
-      const verdict = row.recordsPerSec < min ? "NOT met" : row.minRecordsPerSec >= min ? "met in every round" : "met by the median, not in every round";
-      return `target >= ${formatInteger(min)} records/s ${label}: ${verdict} (median ${formatInteger(row.recordsPerSec)})`;
+      const verdict = row.recordsPerSec < min
+        ? "NOT met"
+        : row.minRecordsPerSec >= min
+        ? "met in every round"
+        : "met by the median, not in every round";
+      return `target >= ${formatInteger(min)} records/s ${label}: ${verdict} (median ${
+        formatInteger(row.recordsPerSec)
+      })`;
     };
     const ratioTarget = (ratio: Ratio | null, min: number, label: string): string | null => {
       if (!ratio) return null;
-      const verdict = ratio.median < min ? "NOT met" : ratio.min >= min ? "met in every round" : "met by the median, not in every round";
-      return `target >= ${min}x ${label}: ${verdict} (median ${ratio.median.toFixed(3)}, rounds ${ratio.min.toFixed(2)}..${ratio.max.toFixed(2)})`;
+      const verdict = ratio.median < min
+        ? "NOT met"
+        : ratio.min >= min
+        ? "met in every round"
+        : "met by the median, not in every round";
+      return `target >= ${min}x ${label}: ${verdict} (median ${ratio.median.toFixed(3)}, rounds ${
+        ratio.min.toFixed(2)
+      }..${ratio.max.toFixed(2)})`;
     };
     const targets = [
       throughput(amo, 2_000_000, "at-most-once"),
       throughput(clean, 1_500_000, "at-least-once"),
-      faultRatio === null ? null : `target >= 0.8x fault-free at-least-once with 1% acks lost: ${faultRatio.median >= 0.8 ? "met" : "NOT met"} (${faultRatio.median.toFixed(3)})`,
+      faultRatio === null
+        ? null
+        : `target >= 0.8x fault-free at-least-once with 1% acks lost: ${
+          faultRatio.median >= 0.8 ? "met" : "NOT met"
+        } (${faultRatio.median.toFixed(3)})`,
       ratioTarget(eosRatio, 0.9, "at-least-once for exactly-once (idempotent)"),
     ];
     log("");

@@ -17,7 +17,9 @@ export function renderTable<Row>(columns: readonly Column<Row>[], rows: readonly
       .map((v, i) => (columns[i]!.align === "left" ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)))
       .join("  ")
       .trimEnd();
-  return [line(columns.map((c) => c.header)), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
+  return [line(columns.map((c) => c.header)), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join(
+    "\n",
+  );
 }
 
 /** 1234567.8 → "1,234,568". */

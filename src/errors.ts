@@ -368,7 +368,11 @@ export class PoisonRecordError extends AcktorError {
   readonly offset: number;
   readonly deliveries: number;
   constructor(topic: string, partition: number, offset: number, deliveries: number, cause: unknown) {
-    super("POISON_RECORD", `${topic}[${partition}] offset ${offset} failed its handler ${deliveries} time(s); the partition is stopped (no deadLetterTopic)`, { cause });
+    super(
+      "POISON_RECORD",
+      `${topic}[${partition}] offset ${offset} failed its handler ${deliveries} time(s); the partition is stopped (no deadLetterTopic)`,
+      { cause },
+    );
     this.topic = topic;
     this.partition = partition;
     this.offset = offset;
@@ -410,8 +414,11 @@ export class DeliveryFailedError extends AcktorError {
   readonly reason: ExhaustedReason;
   constructor(attempts: number, reason: ExhaustedReason, cause: unknown) {
     const last = cause instanceof Error ? cause.message : String(cause);
-    const why =
-      reason === "max-retries" ? "retries exhausted" : reason === "timeout" ? "retry timeout reached" : "error is not retriable";
+    const why = reason === "max-retries"
+      ? "retries exhausted"
+      : reason === "timeout"
+      ? "retry timeout reached"
+      : "error is not retriable";
     super("RETRIES_EXHAUSTED", `delivery failed after ${attempts} attempt(s), ${why}: ${last}`, { cause });
     this.attempts = attempts;
     this.reason = reason;
@@ -429,9 +436,13 @@ export class UndeliveredRecordsError extends AcktorError {
   /** Records in those batches. */
   readonly records: number;
   constructor(errors: readonly DeliveryFailedError[], records: number) {
-    super("UNDELIVERED", `${records} record(s) in ${errors.length} batch(es) were not delivered; first cause: ${errors[0]?.message}`, {
-      cause: errors[0],
-    });
+    super(
+      "UNDELIVERED",
+      `${records} record(s) in ${errors.length} batch(es) were not delivered; first cause: ${errors[0]?.message}`,
+      {
+        cause: errors[0],
+      },
+    );
     this.errors = errors;
     this.records = records;
   }
@@ -455,7 +466,9 @@ export function errorToWire(error: AcktorError): WireError {
   const wire: WireError = { code: error.code, message: error.message };
   const fields = error as unknown as Record<string, unknown>;
   for (const key of ["topic", "partition", "size", "maxSize", "timeoutMs", "field", "feature"] as const) {
-    if (typeof fields[key] === "string" || typeof fields[key] === "number") (wire as unknown as Record<string, unknown>)[key] = fields[key];
+    if (typeof fields[key] === "string" || typeof fields[key] === "number") {
+      (wire as unknown as Record<string, unknown>)[key] = fields[key];
+    }
   }
   return wire;
 }
@@ -464,7 +477,9 @@ export function errorToWire(error: AcktorError): WireError {
 export function errorFromWire(wire: WireError): AcktorError {
   switch (wire.code) {
     case "CONFIG_INVALID":
-      return wire.field === undefined ? new AcktorError(wire.code, wire.message) : new ConfigError(wire.field, wire.message.replace(/^invalid config "[^"]*": /, ""));
+      return wire.field === undefined
+        ? new AcktorError(wire.code, wire.message)
+        : new ConfigError(wire.field, wire.message.replace(/^invalid config "[^"]*": /, ""));
     case "RECORD_TOO_LARGE":
       return new RecordTooLargeError(wire.size ?? 0, wire.maxSize ?? 0);
     case "BATCH_TOO_LARGE":

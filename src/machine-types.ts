@@ -36,7 +36,23 @@ type TypeArguments<M extends AnyStateMachine> = M extends StateMachine<
   infer TStateMeta,
   infer TStateSchema,
   infer TTransitionMeta
-> ? [TContext, TEvent, TChildren, TActor, TAction, TGuard, TDelay, TStateValue, TTag, TInput, TOutput, TEmitted, TStateMeta, TStateSchema, TTransitionMeta]
+> ? [
+    TContext,
+    TEvent,
+    TChildren,
+    TActor,
+    TAction,
+    TGuard,
+    TDelay,
+    TStateValue,
+    TTag,
+    TInput,
+    TOutput,
+    TEmitted,
+    TStateMeta,
+    TStateSchema,
+    TTransitionMeta,
+  ]
   : never;
 
 // Identical, not merely mutually assignable: `readonly`, optionality and `any` count.
@@ -51,5 +67,11 @@ type Identical<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends
  * Each type argument is compared on its own: comparing the two `StateMachine` types directly
  * would skip the arguments the class does not use in a measurable way (the state schema).
  */
-export type Checked<Written extends AnyStateMachine, Inferred extends AnyStateMachine> = Identical<TypeArguments<Written>, TypeArguments<Inferred>> extends true ? Written
-  : { "the written-out machine type differs from the inferred one": { written: TypeArguments<Written>; inferred: TypeArguments<Inferred> } };
+export type Checked<Written extends AnyStateMachine, Inferred extends AnyStateMachine> =
+  Identical<TypeArguments<Written>, TypeArguments<Inferred>> extends true ? Written
+    : {
+      "the written-out machine type differs from the inferred one": {
+        written: TypeArguments<Written>;
+        inferred: TypeArguments<Inferred>;
+      };
+    };

@@ -24,7 +24,8 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Something with the {@link Clock} methods. */
 export function isClock(value: unknown): value is Clock {
-  return isObject(value) && typeof value.now === "function" && typeof value.setTimeout === "function" && typeof value.clearTimeout === "function";
+  return isObject(value) && typeof value.now === "function" && typeof value.setTimeout === "function" &&
+    typeof value.clearTimeout === "function";
 }
 
 /**
@@ -34,7 +35,10 @@ export function isClock(value: unknown): value is Clock {
 export function rejectUnknownKeys(input: object, known: readonly string[], field: string, hint = ""): void {
   for (const key of Object.keys(input)) {
     if (!known.includes(key)) {
-      throw new ConfigError(field ? `${field}.${key}` : key, `unknown option "${key}"${hint}; expected one of ${known.join(", ")}`);
+      throw new ConfigError(
+        field ? `${field}.${key}` : key,
+        `unknown option "${key}"${hint}; expected one of ${known.join(", ")}`,
+      );
     }
   }
 }

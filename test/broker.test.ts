@@ -35,7 +35,8 @@ interface Plain {
   key: string | null;
   value: string;
 }
-const plain = (records: readonly FetchedRecord[]): Plain[] => records.map((r) => ({ offset: r.offset, key: dec(r.key), value: dec(r.value)! }));
+const plain = (records: readonly FetchedRecord[]): Plain[] =>
+  records.map((r) => ({ offset: r.offset, key: dec(r.key), value: dec(r.value)! }));
 
 interface ProduceOptions {
   keys?: (string | null)[];
@@ -46,7 +47,13 @@ interface ProduceOptions {
   transportTimeoutMs?: number;
 }
 
-function produce(transport: Transport, topic: string, partition: number, values: string[], options: ProduceOptions = {}): Promise<ProduceResponse> {
+function produce(
+  transport: Transport,
+  topic: string,
+  partition: number,
+  values: string[],
+  options: ProduceOptions = {},
+): Promise<ProduceResponse> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   return transport.request(
     {
@@ -73,7 +80,14 @@ function fetch(
   options: { maxRecords?: number; isolation?: Isolation } = {},
 ): Promise<FetchResponse> {
   return transport.request(
-    { api: "fetch", topic, partition, offset, maxRecords: options.maxRecords ?? 1000, isolation: options.isolation ?? "read-committed" },
+    {
+      api: "fetch",
+      topic,
+      partition,
+      offset,
+      maxRecords: options.maxRecords ?? 1000,
+      isolation: options.isolation ?? "read-committed",
+    },
     { timeoutMs: 1000 },
   );
 }
@@ -101,7 +115,12 @@ function until(clock: VirtualClock, at: number): Promise<void> {
   return sleep(clock, at - clock.now());
 }
 
-function throwsTyped<E extends AcktorError>(fn: () => unknown, type: abstract new (...args: never[]) => E, code: string, check?: (error: E) => void): void {
+function throwsTyped<E extends AcktorError>(
+  fn: () => unknown,
+  type: abstract new (...args: never[]) => E,
+  code: string,
+  check?: (error: E) => void,
+): void {
   try {
     fn();
   } catch (error) {
@@ -211,15 +230,25 @@ test("metadata reports the partition count", async () => {
   broker.createTopic("three", { partitions: 3 });
   broker.createTopic("one");
   const t = broker.transport();
-  assert.equal(await t.request({ api: "metadata", topic: "three" }, { timeoutMs: 100 }), { ok: true, topic: "three", partitions: 3 });
-  assert.equal(await t.request({ api: "metadata", topic: "one" }, { timeoutMs: 100 }), { ok: true, topic: "one", partitions: 1 });
+  assert.equal(await t.request({ api: "metadata", topic: "three" }, { timeoutMs: 100 }), {
+    ok: true,
+    topic: "three",
+    partitions: 3,
+  });
+  assert.equal(await t.request({ api: "metadata", topic: "one" }, { timeoutMs: 100 }), {
+    ok: true,
+    topic: "one",
+    partitions: 1,
+  });
   assert.equal(broker.topics().sort(), ["one", "three"]);
   await t.close();
 });
 
 test("property: any sequence of batches reads back as one contiguous log, from any offset", async () => {
   const batches = fc.array(fc.array(fc.string({ maxLength: 4 }), { maxLength: 5 }), { maxLength: 25 });
-  const reads = fc.array(fc.record({ offset: fc.integer({ min: 0, max: 80 }), max: fc.integer({ min: 0, max: 30 }) }), { maxLength: 10 });
+  const reads = fc.array(fc.record({ offset: fc.integer({ min: 0, max: 80 }), max: fc.integer({ min: 0, max: 30 }) }), {
+    maxLength: 10,
+  });
   await fc.assert(
     fc.asyncProperty(batches, reads, async (batchValues, readAt) => {
       const broker = new EmbeddedBroker({ clock: new VirtualClock() });
@@ -446,7 +475,10 @@ test("a read-committed ack not confirmed within timeoutMs answers REQUEST_TIMED_
   broker.createTopic("r", { replicationFactor: 2, replicaLagMs: 1000 });
   const t = broker.transport();
 
-  const [answer, at] = await timed(clock, produce(t, "r", 0, ["a", "b"], { isolation: "read-committed", timeoutMs: 100, transportTimeoutMs: 5000 }));
+  const [answer, at] = await timed(
+    clock,
+    produce(t, "r", 0, ["a", "b"], { isolation: "read-committed", timeoutMs: 100, transportTimeoutMs: 5000 }),
+  );
   assert.is(at, 100);
   const wire = wireError(answer);
   assert.is(wire.code, "REQUEST_TIMED_OUT");
@@ -498,7 +530,12 @@ test("unknown topic: produce, fetch and metadata answer TOPIC_UNKNOWN; producer(
     assert.is((error as UnknownTopicError).topic, "missing");
     assert.not.ok(error.retriable);
   }
-  throwsTyped(() => broker.producer("missing"), UnknownTopicError, "TOPIC_UNKNOWN", (e) => assert.is(e.topic, "missing"));
+  throwsTyped(
+    () => broker.producer("missing"),
+    UnknownTopicError,
+    "TOPIC_UNKNOWN",
+    (e) => assert.is(e.topic, "missing"),
+  );
   throwsTyped(() => broker.producer("bad name"), InvalidTopicError, "TOPIC_INVALID");
   throwsTyped(() => broker.read("missing", 0), UnknownTopicError, "TOPIC_UNKNOWN");
   throwsTyped(() => broker.partitionState("missing", 0), UnknownTopicError, "TOPIC_UNKNOWN");
@@ -535,7 +572,12 @@ test("unknown partition answers PARTITION_UNKNOWN naming topic and partition", a
       assert.is((error as UnknownPartitionError).partition, partition);
     }
   }
-  throwsTyped(() => broker.read("two", 2), UnknownPartitionError, "PARTITION_UNKNOWN", (e) => assert.is(e.partition, 2));
+  throwsTyped(
+    () => broker.read("two", 2),
+    UnknownPartitionError,
+    "PARTITION_UNKNOWN",
+    (e) => assert.is(e.partition, 2),
+  );
   throwsTyped(() => broker.partition("two", 5), UnknownPartitionError, "PARTITION_UNKNOWN");
   assert.is(broker.partitionState("two", 0).logEndOffset, 0);
   await t.close();
@@ -560,7 +602,9 @@ test("oversized records and batches are refused whole, with sizes, and nothing i
   assert.is(baseOffset(await produce(t, "s", 0, ["123456"], { keys: ["kkkk"] })), 0);
 
   // Each record fits, the batch does not: 3 * 8 = 24 > 20.
-  const batch = wireError(await produce(t, "s", 0, ["12345678", "12345678", "12345678"], { isolation: "read-committed" }));
+  const batch = wireError(
+    await produce(t, "s", 0, ["12345678", "12345678", "12345678"], { isolation: "read-committed" }),
+  );
   assert.is(batch.code, "BATCH_TOO_LARGE");
   const batchError = errorFromWire(batch);
   assert.instance(batchError, BatchTooLargeError);
@@ -568,7 +612,11 @@ test("oversized records and batches are refused whole, with sizes, and nothing i
   assert.is((batchError as BatchTooLargeError).maxSize, 20);
   assert.not.ok(batchError.retriable);
   assert.is(broker.partitionState("s", 0).logEndOffset, 1);
-  assert.is(baseOffset(await produce(t, "s", 0, ["1234567890", "1234567890"])), 1, "a batch exactly at the limit is fine");
+  assert.is(
+    baseOffset(await produce(t, "s", 0, ["1234567890", "1234567890"])),
+    1,
+    "a batch exactly at the limit is fine",
+  );
   await t.close();
 });
 
@@ -616,8 +664,15 @@ test("invalid BrokerOptions values throw ConfigError naming the field", () => {
     [{ replicaLagTimeMaxMs: 0 }, "broker.replicaLagTimeMaxMs"],
     [{ replicaLagTimeMaxMs: Number.NaN }, "broker.replicaLagTimeMaxMs"],
   ];
-  for (const [options, field] of cases) throwsConfig(() => new EmbeddedBroker({ clock: new VirtualClock(), ...options }), field);
-  const broker = new EmbeddedBroker({ clock: new VirtualClock(), maxRecordBytes: 1, maxBatchBytes: 1, replicaLagTimeMaxMs: 1 });
+  for (const [options, field] of cases) {
+    throwsConfig(() => new EmbeddedBroker({ clock: new VirtualClock(), ...options }), field);
+  }
+  const broker = new EmbeddedBroker({
+    clock: new VirtualClock(),
+    maxRecordBytes: 1,
+    maxBatchBytes: 1,
+    replicaLagTimeMaxMs: 1,
+  });
   assert.is(broker.maxRecordBytes, 1);
   assert.is(new EmbeddedBroker().maxRecordBytes, 1024 * 1024, "default 1 MiB");
 });
@@ -651,11 +706,13 @@ test("in-process transport: close() rejects outstanding requests with TransportC
   assert.not.ok((error as TransportClosedError).retriable);
   assert.is(clock.now(), 0, "rejected at close, not at a timeout");
 
-  for (const request of [
-    () => produce(t, "r", 0, ["new"]),
-    () => fetch(t, "r", 0, 0),
-    () => t.request({ api: "metadata", topic: "r" }, { timeoutMs: 10 }),
-  ]) {
+  for (
+    const request of [
+      () => produce(t, "r", 0, ["new"]),
+      () => fetch(t, "r", 0, 0),
+      () => t.request({ api: "metadata", topic: "r" }, { timeoutMs: 10 }),
+    ]
+  ) {
     try {
       await request();
       assert.unreachable("a closed transport must refuse requests");
@@ -663,7 +720,11 @@ test("in-process transport: close() rejects outstanding requests with TransportC
       assert.instance(e, TransportClosedError);
     }
   }
-  assert.is(broker.partitionState("r", 0).logEndOffset, 1, "the write that reached the broker stays; nothing after close");
+  assert.is(
+    broker.partitionState("r", 0).logEndOffset,
+    1,
+    "the write that reached the broker stays; nothing after close",
+  );
 
   // The broker's late answer goes nowhere, and another transport is unaffected.
   await until(clock, 100);

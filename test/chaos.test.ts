@@ -3,9 +3,15 @@ import * as assert from "uvu/assert";
 import { ConfigError, DisconnectedError, RequestTimedOutError, TransportClosedError } from "../src/errors.ts";
 import { sleep } from "../src/runtime/clock.ts";
 import { VirtualClock } from "../src/runtime/virtual-clock.ts";
-import { type ChaosFault, type ChaosOptions, type ChaosTransport, chaos } from "../src/transport/chaos.ts";
+import { chaos, type ChaosFault, type ChaosOptions, type ChaosTransport } from "../src/transport/chaos.ts";
 import { inProcessTransport } from "../src/transport/in-process.ts";
-import type { ProduceRequest, ProduceResponse, Request, RequestHandler, ResponseFor } from "../src/transport/protocol.ts";
+import type {
+  ProduceRequest,
+  ProduceResponse,
+  Request,
+  RequestHandler,
+  ResponseFor,
+} from "../src/transport/protocol.ts";
 import type { Transport } from "../src/transport/transport.ts";
 
 // The chaos layer is what is under test, so the broker behind it is a stand-in that records
@@ -68,7 +74,15 @@ function rig(options: Omit<ChaosOptions, "clock">, latencyMs = 0): Rig {
 }
 
 function produce(partition: number, topic = "t"): ProduceRequest {
-  return { api: "produce", topic, partition, isolation: "read-uncommitted", timeoutMs: 1_000, keys: [null], values: [new Uint8Array([partition & 0xff])] };
+  return {
+    api: "produce",
+    topic,
+    partition,
+    isolation: "read-uncommitted",
+    timeoutMs: 1_000,
+    keys: [null],
+    values: [new Uint8Array([partition & 0xff])],
+  };
 }
 
 type Outcome = { ok: true; value: unknown; at: number } | { ok: false; error: unknown; at: number };
@@ -99,7 +113,14 @@ test("without faults the layer is transparent and draws no fault", async () => {
   assert.is(offset(b), 1);
   assert.is(broker.applied.length, 2);
   assert.is(faults.length, 0);
-  assert.equal({ ...layer.stats }, { requests: 2, droppedRequests: 0, droppedResponses: 0, duplicatedRequests: 0, delayedRequests: 0, disconnects: 0 });
+  assert.equal({ ...layer.stats }, {
+    requests: 2,
+    droppedRequests: 0,
+    droppedResponses: 0,
+    duplicatedRequests: 0,
+    delayedRequests: 0,
+    disconnects: 0,
+  });
 });
 
 test("drop-request: the broker never sees it; the caller times out at its timeoutMs", async () => {
@@ -240,7 +261,12 @@ test("disconnect: during reconnectMs new requests reject at once without reachin
   const refused = await outcome(clock, layer.request(produce(1), { timeoutMs: 1_000 }));
   assert.instance(failure(refused), DisconnectedError);
   assert.is(refused.at, 0);
-  const refusedFetch = await outcome(clock, layer.request({ api: "fetch", topic: "t", partition: 0, offset: 0, maxRecords: 1, isolation: "read-uncommitted" }, { timeoutMs: 1 }));
+  const refusedFetch = await outcome(
+    clock,
+    layer.request({ api: "fetch", topic: "t", partition: 0, offset: 0, maxRecords: 1, isolation: "read-uncommitted" }, {
+      timeoutMs: 1,
+    }),
+  );
   assert.instance(failure(refusedFetch), DisconnectedError);
   assert.is(broker.applied.length, 1);
 
@@ -282,13 +308,24 @@ test("disconnectNow() rejects everything outstanding and starts the reconnect wi
 // so that disconnects hit several requests at once.
 async function run(seed: number, count = 2_000) {
   const { clock, broker, layer, faults } = rig(
-    { seed, dropRequest: 0.05, dropResponse: 0.05, duplicateRequest: 0.05, delay: { probability: 0.1, maxMs: 30 }, disconnect: 0.02, reconnectMs: 5 },
+    {
+      seed,
+      dropRequest: 0.05,
+      dropResponse: 0.05,
+      duplicateRequest: 0.05,
+      delay: { probability: 0.1, maxMs: 30 },
+      disconnect: 0.02,
+      reconnectMs: 5,
+    },
     2,
   );
   const outcomes: string[] = [];
   for (let wave = 0; wave < count; wave += 8) {
     const results = await Promise.all(
-      Array.from({ length: Math.min(8, count - wave) }, (_, i) => outcome(clock, layer.request(produce(wave + i), { timeoutMs: 50 }))),
+      Array.from(
+        { length: Math.min(8, count - wave) },
+        (_, i) => outcome(clock, layer.request(produce(wave + i), { timeoutMs: 50 })),
+      ),
     );
     for (const o of results) outcomes.push(o.ok ? `ok@${o.at}` : `${(o.error as Error).name}@${o.at}`);
   }
@@ -307,7 +344,15 @@ test("the same seed over 2,000 requests replays identical faults, stats and outc
   const b = await run(42);
   assert.equal(a, b);
   assert.is(a.stats.requests, 2_000);
-  for (const key of ["droppedRequests", "droppedResponses", "duplicatedRequests", "delayedRequests", "disconnects"] as const) {
+  for (
+    const key of [
+      "droppedRequests",
+      "droppedResponses",
+      "duplicatedRequests",
+      "delayedRequests",
+      "disconnects",
+    ] as const
+  ) {
     assert.ok(a.stats[key] > 0, `${key} happened`);
   }
   const c = await run(43);
@@ -332,7 +377,10 @@ test("every request draws the same values, so one fault's decisions never shift 
     await Promise.allSettled(Array.from({ length: 300 }, (_, i) => layer.request(produce(i), { timeoutMs: 10 })));
     await sleep(clock, 20);
     // Sorted: a delayed request's drop takes effect (and is reported) after its delay.
-    return faults.filter((f) => f.kind === "drop-request").map((f) => (f.request as ProduceRequest).partition).sort((a, b) => a - b);
+    return faults.filter((f) => f.kind === "drop-request").map((f) => (f.request as ProduceRequest).partition).sort((
+      a,
+      b,
+    ) => a - b);
   };
   const alone = await dropped({ dropRequest: 0.3 });
   assert.ok(alone.length > 0);
@@ -364,7 +412,14 @@ test("observed fault rates are near the configured probabilities", async () => {
 
 test("apis: only the listed request kinds are subject to faults", async () => {
   const { clock, broker, layer, faults } = rig({ seed: 1, dropRequest: 1, apis: ["fetch"] });
-  const fetch: Request = { api: "fetch", topic: "t", partition: 0, offset: 0, maxRecords: 10, isolation: "read-committed" };
+  const fetch: Request = {
+    api: "fetch",
+    topic: "t",
+    partition: 0,
+    offset: 0,
+    maxRecords: 10,
+    isolation: "read-committed",
+  };
   const [p, f, m] = await Promise.all([
     outcome(clock, layer.request(produce(0), { timeoutMs: 30 })),
     outcome(clock, layer.request(fetch, { timeoutMs: 30 })),
@@ -399,7 +454,10 @@ test("configure() changes faults mid-run, all or nothing", async () => {
   assert.instance(failure(await outcome(clock, layer.request(produce(0), { timeoutMs: 10 }))), RequestTimedOutError);
 
   // An invalid update changes nothing, even the valid keys listed before the bad one.
-  assert.throws(() => layer.configure({ dropRequest: 0, dropResponse: 2 }), (e: unknown) => e instanceof ConfigError && e.field === "chaos.dropResponse");
+  assert.throws(
+    () => layer.configure({ dropRequest: 0, dropResponse: 2 }),
+    (e: unknown) => e instanceof ConfigError && e.field === "chaos.dropResponse",
+  );
   assert.instance(failure(await outcome(clock, layer.request(produce(1), { timeoutMs: 10 }))), RequestTimedOutError);
 
   layer.configure({ dropRequest: 0 });
@@ -410,13 +468,15 @@ test("configure() changes faults mid-run, all or nothing", async () => {
   assert.is(broker.applied.length, 2);
   assert.is(layer.stats.droppedRequests, 2);
 
-  for (const [update, field] of [
-    [{ seed: 2 }, "chaos.seed"],
-    [{ clock: new VirtualClock() }, "chaos.clock"],
-    [{ dropRequests: 0.1 }, "chaos.dropRequests"],
-    [{ delay: { probability: 0.1, maxMs: -1 } }, "chaos.delay.maxMs"],
-    [{ apis: ["produce", "bogus"] }, "chaos.apis[1]"],
-  ] as const) {
+  for (
+    const [update, field] of [
+      [{ seed: 2 }, "chaos.seed"],
+      [{ clock: new VirtualClock() }, "chaos.clock"],
+      [{ dropRequests: 0.1 }, "chaos.dropRequests"],
+      [{ delay: { probability: 0.1, maxMs: -1 } }, "chaos.delay.maxMs"],
+      [{ apis: ["produce", "bogus"] }, "chaos.apis[1]"],
+    ] as const
+  ) {
     assert.throws(
       () => layer.configure(update as never),
       (e: unknown) => e instanceof ConfigError && e.field === field,
@@ -467,7 +527,14 @@ test("invalid options throw ConfigError naming the field", () => {
     assert.is((caught as ConfigError).code, "CONFIG_INVALID");
   }
   // The boundaries themselves are valid.
-  chaos(inner, { seed: -3, dropRequest: 0, dropResponse: 1, delay: { probability: 1, maxMs: 0 }, reconnectMs: 0, apis: [] });
+  chaos(inner, {
+    seed: -3,
+    dropRequest: 0,
+    dropResponse: 1,
+    delay: { probability: 1, maxMs: 0 },
+    reconnectMs: 0,
+    apis: [],
+  });
 });
 
 test("close() rejects outstanding and delayed requests, refuses new ones and closes the inner transport", async () => {

@@ -26,12 +26,16 @@ type Values = OptionValues<typeof command.options>;
 
 const values = (argv: string[]): Values => {
   const outcome = parseOptions(command, argv);
-  if (outcome.kind !== "values") throw new Error(`expected values for ${argv.join(" ")}, got ${JSON.stringify(outcome)}`);
+  if (outcome.kind !== "values") {
+    throw new Error(`expected values for ${argv.join(" ")}, got ${JSON.stringify(outcome)}`);
+  }
   return outcome.values;
 };
 const failure = (argv: string[]): string => {
   const outcome = parseOptions(command, argv);
-  if (outcome.kind !== "error") throw new Error(`expected an error for ${argv.join(" ")}, got ${JSON.stringify(outcome)}`);
+  if (outcome.kind !== "error") {
+    throw new Error(`expected an error for ${argv.join(" ")}, got ${JSON.stringify(outcome)}`);
+  }
   assert.not.match(outcome.message, "\n", "one line");
   return outcome.message;
 };
@@ -44,12 +48,40 @@ test("no arguments: every default", () => {
   const only: string | null = parsed.only;
   const records: number = parsed.records;
   assert.equal({ suite, warmup, only, records }, { suite: "all", warmup: null, only: null, records: 1_000 });
-  assert.equal(parsed, { records: 1_000, warmup: null, seed: 42, only: null, json: false, "consumer-records": 500, suite: "all" });
+  assert.equal(parsed, {
+    records: 1_000,
+    warmup: null,
+    seed: 42,
+    only: null,
+    json: false,
+    "consumer-records": 500,
+    suite: "all",
+  });
 });
 
 test("values: separate or after =, a switch, an enum word, the last of a repeated option", () => {
-  const parsed = values(["--records", "10", "--seed=0", "--json", "--suite", "producer", "--only", "exactly", "--consumer-records=7", "--records", "20"]);
-  assert.equal(parsed, { records: 20, warmup: null, seed: 0, only: "exactly", json: true, "consumer-records": 7, suite: "producer" });
+  const parsed = values([
+    "--records",
+    "10",
+    "--seed=0",
+    "--json",
+    "--suite",
+    "producer",
+    "--only",
+    "exactly",
+    "--consumer-records=7",
+    "--records",
+    "20",
+  ]);
+  assert.equal(parsed, {
+    records: 20,
+    warmup: null,
+    seed: 0,
+    only: "exactly",
+    json: true,
+    "consumer-records": 7,
+    suite: "producer",
+  });
 });
 
 test("an unknown or misspelt option is an error naming it, with the likely one", () => {
@@ -66,7 +98,9 @@ test("a bad value is one line naming the option and the value", () => {
   assert.is(failure(["--records", "abc"]), '--records must be a whole number, got "abc"');
   assert.is(failure(["--seed", "1.5"]), '--seed must be a whole number, got "1.5"');
   // What Number() would have let through.
-  for (const raw of ["1e3", "0x10", " 7", ""]) assert.match(failure(["--seed", raw]), `--seed must be a whole number, got ${JSON.stringify(raw)}`);
+  for (const raw of ["1e3", "0x10", " 7", ""]) {
+    assert.match(failure(["--seed", raw]), `--seed must be a whole number, got ${JSON.stringify(raw)}`);
+  }
   assert.is(failure(["--records", "0"]), "--records must be at least 1, got 0");
   assert.is(failure(["--seed=-1"]), "--seed must be at least 0, got -1");
   assert.is(failure(["--json=yes"]), '--json takes no value, got "yes"');
@@ -120,7 +154,11 @@ test("--help and -h: the usage line and every option with its default and help, 
 
 /** A row as the demo makes it, with numbers as large as a long run gives. */
 function demoRow(semantic: DemoRow["semantic"], n: number, overrides: Partial<DemoRow> = {}): DemoRow {
-  const commit = ({ "at-most-once": "before-processing", "at-least-once": "after-processing", "exactly-once": "transactional" } as const)[semantic];
+  const commit = ({
+    "at-most-once": "before-processing",
+    "at-least-once": "after-processing",
+    "exactly-once": "transactional",
+  } as const)[semantic];
   return {
     semantic,
     commit,
@@ -133,7 +171,11 @@ function demoRow(semantic: DemoRow["semantic"], n: number, overrides: Partial<De
     lostByConsumer: n,
     processedTwice: n,
     handlerReruns: n,
-    crashes: [{ at: "handler" }, { at: "request", api: "addPartitionsToTxn", applied: true }, { at: "request", api: "offsetCommit", applied: false }],
+    crashes: [{ at: "handler" }, { at: "request", api: "addPartitionsToTxn", applied: true }, {
+      at: "request",
+      api: "offsetCommit",
+      applied: false,
+    }],
     consumers: 4,
     consumerFailures: [],
     recordsPerSecond: 12_345_678,
@@ -142,16 +184,27 @@ function demoRow(semantic: DemoRow["semantic"], n: number, overrides: Partial<De
     ...overrides,
   };
 }
-const settings = { records: 100_000, seed: 7, crashes: 3, faults: { dropRequest: 0.02, dropResponse: 0.02, disconnect: 0.005 } };
+const settings = {
+  records: 100_000,
+  seed: 7,
+  crashes: 3,
+  faults: { dropRequest: 0.02, dropResponse: 0.02, disconnect: 0.005 },
+};
 const SEMANTICS = ["at-most-once", "at-least-once", "exactly-once"] as const;
 
 test("the demo's report fits 120 columns, for large numbers, many crashes and a long failure", () => {
   for (const n of [100_000, 1_000_000, 10_000_000]) {
-    const many = Array.from({ length: 12 }, () => ({ at: "request", api: "addPartitionsToTxn", applied: false }) as const);
+    const many = Array.from(
+      { length: 12 },
+      () => ({ at: "request", api: "addPartitionsToTxn", applied: false }) as const,
+    );
     const rows = [
       demoRow("at-most-once", n),
       demoRow("at-least-once", n, { crashes: many, consumers: 13 }),
-      demoRow("exactly-once", n, { guaranteeHeld: false, consumerFailures: [`EngineUnavailableError: ${"x".repeat(300)} and then some words`] }),
+      demoRow("exactly-once", n, {
+        guaranteeHeld: false,
+        consumerFailures: [`EngineUnavailableError: ${"x".repeat(300)} and then some words`],
+      }),
     ];
     const lines = renderDemoTable(rows, { ...settings, records: n, crashes: 12 });
     for (const line of lines) assert.ok(line.length <= DEMO_WIDTH, `${line.length} > ${DEMO_WIDTH}: ${line}`);
@@ -161,7 +214,9 @@ test("the demo's report fits 120 columns, for large numbers, many crashes and a 
 });
 
 test("the demo's table: numbers right-aligned under their headers, one row per semantic", () => {
-  const rows = SEMANTICS.map((s, i) => demoRow(s, 100_000, { processedTwice: [0, 1_731, 0][i]!, handlerReruns: [0, 421, 2_141][i]! }));
+  const rows = SEMANTICS.map((s, i) =>
+    demoRow(s, 100_000, { processedTwice: [0, 1_731, 0][i]!, handlerReruns: [0, 421, 2_141][i]! })
+  );
   const lines = renderDemoTable(rows, settings);
   const header = lines.findIndex((l) => l.startsWith("semantic "));
   assert.ok(header >= 0, "a header line");
@@ -188,7 +243,19 @@ test("the wide layout keeps every column and the guarantee in the table", () => 
   const rows = SEMANTICS.map((s) => demoRow(s, 100_000));
   const lines = renderDemoTable(rows, { ...settings, wide: true });
   const head = lines.find((l) => l.startsWith("semantic "))!;
-  for (const name of ["consumer commit", "sent", "lost (producer)", "dup (producer)", "reported failed", "processed twice", "handler reruns", "records/s", "guarantee"]) {
+  for (
+    const name of [
+      "consumer commit",
+      "sent",
+      "lost (producer)",
+      "dup (producer)",
+      "reported failed",
+      "processed twice",
+      "handler reruns",
+      "records/s",
+      "guarantee",
+    ]
+  ) {
     assert.ok(head.includes(name), name);
   }
   assert.ok(lines.some((l) => l.startsWith("exactly-once ") && l.endsWith("output = input, once each ✓")));

@@ -34,21 +34,37 @@ test("rebalancing: three members join, one leaves mid-stream; no partition is re
   const { clock, broker } = await filled(RECORDS, 6);
   const seen = new Array<number>(RECORDS).fill(0);
   const reading = new Map<number, string>();
-  const members: { consumer: Consumer; stop: AbortController; running: Promise<void>; handled: number; outcomes: ConsumerOutcome[] }[] = [];
+  const members: {
+    consumer: Consumer;
+    stop: AbortController;
+    running: Promise<void>;
+    handled: number;
+    outcomes: ConsumerOutcome[];
+  }[] = [];
   const violations: string[] = [];
   const total = (): number => seen.filter((n) => n > 0).length;
 
   const start = (n: number): void => {
-    const consumer = createConsumer(chaos(broker.transport(), { seed: 40 + n, clock, dropResponse: 0.01, dropRequest: 0.01 }), "in", {
-      groupId: "g",
-      clock,
-      sessionTimeoutMs: 900,
-      heartbeatIntervalMs: 300,
-      pollIntervalMs: 10,
-      maxPollRecords: 50,
-      requestTimeout: 100,
-    });
-    const member = { consumer, stop: new AbortController(), running: Promise.resolve(), handled: 0, outcomes: [] as ConsumerOutcome[] };
+    const consumer = createConsumer(
+      chaos(broker.transport(), { seed: 40 + n, clock, dropResponse: 0.01, dropRequest: 0.01 }),
+      "in",
+      {
+        groupId: "g",
+        clock,
+        sessionTimeoutMs: 900,
+        heartbeatIntervalMs: 300,
+        pollIntervalMs: 10,
+        maxPollRecords: 50,
+        requestTimeout: 100,
+      },
+    );
+    const member = {
+      consumer,
+      stop: new AbortController(),
+      running: Promise.resolve(),
+      handled: 0,
+      outcomes: [] as ConsumerOutcome[],
+    };
     consumer.outcomes$.subscribe((o) => o.type !== "processed" && member.outcomes.push(o));
     member.running = consumer.run(
       async (record: ConsumedRecord) => {
@@ -56,7 +72,9 @@ test("rebalancing: three members join, one leaves mid-stream; no partition is re
         const owner = broker.group("g")!.members.find((m) => m.owned.includes(record.partition))?.memberId;
         if (owner !== me) violations.push(`${me} read ${record.partition} owned by ${owner}`);
         const other = reading.get(record.partition);
-        if (other !== undefined && other !== me) violations.push(`${me} and ${other} both read partition ${record.partition}`);
+        if (other !== undefined && other !== me) {
+          violations.push(`${me} and ${other} both read partition ${record.partition}`);
+        }
         reading.set(record.partition, me);
         // Handling takes (virtual) time, so heartbeats and rebalances happen mid-stream.
         await sleep(clock, 1);
@@ -76,7 +94,9 @@ test("rebalancing: three members join, one leaves mid-stream; no partition is re
   start(2);
   while (total() < 3_000) await sleep(clock, 10);
   // All three have had partitions by now.
-  for (const m of members) assert.ok(m.outcomes.some((o) => o.type === "assigned"), `${m.consumer.memberId} was assigned partitions`);
+  for (const m of members) {
+    assert.ok(m.outcomes.some((o) => o.type === "assigned"), `${m.consumer.memberId} was assigned partitions`);
+  }
   members[1]!.stop.abort();
   await members[1]!.running;
   await members[1]!.consumer.close();
@@ -89,17 +109,35 @@ test("rebalancing: three members join, one leaves mid-stream; no partition is re
   assert.equal(violations, []);
   assert.is(seen.filter((n) => n === 0).length, 0, "nothing lost");
   assert.ok(members.every((m) => m.handled > 0), "every member read records");
-  assert.ok(members[0]!.outcomes.some((o) => o.type === "revoked"), "the first member gave partitions up as others joined");
-  assert.ok(members[2]!.outcomes.filter((o) => o.type === "assigned").length >= 2, "the last member took over partitions of the one that left");
+  assert.ok(
+    members[0]!.outcomes.some((o) => o.type === "revoked"),
+    "the first member gave partitions up as others joined",
+  );
+  assert.ok(
+    members[2]!.outcomes.filter((o) => o.type === "assigned").length >= 2,
+    "the last member took over partitions of the one that left",
+  );
   assert.is(broker.group("g")!.members.length, 0);
 });
 
 test("a zombie member whose partition moved cannot commit it: its transaction aborts, the new owner's output counts once", async () => {
   const { clock, broker } = await filled(200, 1);
-  const config = { groupId: "g", commit: "transactional" as const, clock, sessionTimeoutMs: 900, heartbeatIntervalMs: 300, pollIntervalMs: 10, requestTimeout: 100 };
+  const config = {
+    groupId: "g",
+    commit: "transactional" as const,
+    clock,
+    sessionTimeoutMs: 900,
+    heartbeatIntervalMs: 300,
+    pollIntervalMs: 10,
+    requestTimeout: 100,
+  };
   // The zombie's network, which the test cuts and heals.
   const wire = chaos(broker.transport(), { seed: 1, clock });
-  const zombieProducer = createProducer(wire, "out", { clock, requestTimeout: 100, deliverySemantic: exactlyOnce({ transactionalId: "zombie" }) });
+  const zombieProducer = createProducer(wire, "out", {
+    clock,
+    requestTimeout: 100,
+    deliverySemantic: exactlyOnce({ transactionalId: "zombie" }),
+  });
   // A long request timeout: the zombie's first heartbeat after the cut waits 5 s to fail, so
   // for that long it still believes it owns the partition. Only the generation stops it.
   const zombie = createConsumer(wire, "in", { ...config, requestTimeout: 5_000, producer: zombieProducer });
@@ -120,7 +158,10 @@ test("a zombie member whose partition moved cannot commit it: its transaction ab
   const zombieGeneration = zombie.generation;
   wire.configure({ dropRequest: 1, apis: ["heartbeat"] });
 
-  const heir = createConsumer(broker.transport(), "in", { ...config, producer: broker.producer("out", { deliverySemantic: exactlyOnce({ transactionalId: "heir" }) }) });
+  const heir = createConsumer(broker.transport(), "in", {
+    ...config,
+    producer: broker.producer("out", { deliverySemantic: exactlyOnce({ transactionalId: "heir" }) }),
+  });
   const heirStop = new AbortController();
   let heirCount = 0;
   const heirRun = heir.run(
@@ -146,7 +187,11 @@ test("a zombie member whose partition moved cannot commit it: its transaction ab
   zombieStop.abort();
   assert.is(await zombieRun, undefined, "the zombie's loop ended without an error of its own");
   assert.not.ok(outcomes.some((o) => o.type === "committed"), "the zombie never committed the partition it lost");
-  assert.is(broker.transaction("zombie")!.state, "complete-abort", "the zombie's transaction was aborted, not left open");
+  assert.is(
+    broker.transaction("zombie")!.state,
+    "complete-abort",
+    "the zombie's transaction was aborted, not left open",
+  );
   const output = broker.read("out", 0, { isolation: "read-committed" }).map((r) => idOf(r.value));
   assert.equal(output, Array.from({ length: 200 }, (_, i) => i), "read-committed output: every record once, in order");
   await zombie.close();
@@ -158,7 +203,27 @@ test("consumer machine: the loop's transitions", () => {
   const actor = createActor(consumerMachine).start();
   const path: string[] = [];
   actor.subscribe((s) => path.push(s.value as string));
-  for (const type of ["START", "JOINED", "RECORDS", "COMMIT", "DONE", "IDLE", "WAKE", "REBALANCE", "DONE", "RECORDS", "REJOIN", "JOINED", "STOP", "START", "FAIL", "START", "CLOSE"] as const) {
+  for (
+    const type of [
+      "START",
+      "JOINED",
+      "RECORDS",
+      "COMMIT",
+      "DONE",
+      "IDLE",
+      "WAKE",
+      "REBALANCE",
+      "DONE",
+      "RECORDS",
+      "REJOIN",
+      "JOINED",
+      "STOP",
+      "START",
+      "FAIL",
+      "START",
+      "CLOSE",
+    ] as const
+  ) {
     actor.send({ type });
   }
   assert.equal(path, [

@@ -19,7 +19,7 @@ import {
   type HandlerContext,
   VirtualClock,
 } from "../src/index.ts";
-import { CrashingTransport, crashingHandler } from "./helpers/crash.ts";
+import { crashingHandler, CrashingTransport } from "./helpers/crash.ts";
 
 const RECORDS = 10_000;
 const PARTITIONS = 4;
@@ -62,12 +62,25 @@ async function consumeWithCrashes(commit: CommitStrategy, seed: number): Promise
     const crashing = incarnation < 30;
     const inHandler = crashing && draw(0, 2) === 0;
     const atRecord = inHandler ? draw(1, 300) : -1;
-    const wire = chaos(broker.transport(), { seed: seed * 1000 + incarnation, clock, dropRequest: 0.02, dropResponse: 0.02, duplicateRequest: 0.02, disconnect: 0.005 });
-    const transport = new CrashingTransport(wire, crashing && !inHandler ? { atRequest: draw(5, 40), applied: draw(0, 1) === 1 } : {});
-    const tx =
-      commit === "transactional"
-        ? createProducer(transport, "out", { clock, requestTimeout: 200, deliverySemantic: exactlyOnce({ transactionalId: "ctp", transactionTimeoutMs: 5_000 }) })
-        : undefined;
+    const wire = chaos(broker.transport(), {
+      seed: seed * 1000 + incarnation,
+      clock,
+      dropRequest: 0.02,
+      dropResponse: 0.02,
+      duplicateRequest: 0.02,
+      disconnect: 0.005,
+    });
+    const transport = new CrashingTransport(
+      wire,
+      crashing && !inHandler ? { atRequest: draw(5, 40), applied: draw(0, 1) === 1 } : {},
+    );
+    const tx = commit === "transactional"
+      ? createProducer(transport, "out", {
+        clock,
+        requestTimeout: 200,
+        deliverySemantic: exactlyOnce({ transactionalId: "ctp", transactionTimeoutMs: 5_000 }),
+      })
+      : undefined;
     const consumer = createConsumer(transport, "in", {
       groupId: "g",
       commit,
@@ -80,11 +93,15 @@ async function consumeWithCrashes(commit: CommitStrategy, seed: number): Promise
       ...(tx ? { producer: tx } : {}),
     });
     const stop = new AbortController();
-    const handler = crashingHandler(transport, atRecord, async (record: ConsumedRecord, context: HandlerContext): Promise<void> => {
-      if (context.tx) await context.tx.send(record.key, record.value);
-      processed[idOf(record.value)]!++;
-      if (done()) stop.abort();
-    });
+    const handler = crashingHandler(
+      transport,
+      atRecord,
+      async (record: ConsumedRecord, context: HandlerContext): Promise<void> => {
+        if (context.tx) await context.tx.send(record.key, record.value);
+        processed[idOf(record.value)]!++;
+        if (done()) stop.abort();
+      },
+    );
     // The loop stops once the group's offsets cover everything.
     const watch = consumer.commits$.subscribe(() => done() && stop.abort());
     try {
@@ -123,7 +140,10 @@ test("after-processing under crashes and faults: every record is processed, dupl
 test("transactional consume-transform-produce under crashes and faults: output is the input, once each, in partition order", async () => {
   const { processed, crashes, broker, input } = await consumeWithCrashes("transactional", 13);
   assert.ok(crashes >= 10, `${crashes} crashes`);
-  assert.ok(processed.some((n) => n > 1), "handlers did run twice for some records (aborted transactions), so the test can tell");
+  assert.ok(
+    processed.some((n) => n > 1),
+    "handlers did run twice for some records (aborted transactions), so the test can tell",
+  );
   for (let p = 0; p < PARTITIONS; p++) {
     // Keys decide partitions in both topics alike, so output partition p holds input partition p's records.
     const output = broker.read("out", p, { isolation: "read-committed" }).map((r) => idOf(r.value));
@@ -138,11 +158,19 @@ test("at-least-once producer plus after-processing consumer: the chaos faults al
   const clock = new VirtualClock();
   const broker = new EmbeddedBroker({ clock });
   broker.createTopic("in", { partitions: 2 });
-  const p = createProducer(chaos(broker.transport(), { seed: 5, clock, dropResponse: 0.05 }), "in", { clock, requestTimeout: 100, deliverySemantic: atLeastOnce() });
+  const p = createProducer(chaos(broker.transport(), { seed: 5, clock, dropResponse: 0.05 }), "in", {
+    clock,
+    requestTimeout: 100,
+    deliverySemantic: atLeastOnce(),
+  });
   for (let i = 0; i < 2000; i++) await p.send(null, `r${i}`);
   await p.flush();
   const seen = new Set<number>();
-  const c = createConsumer(chaos(broker.transport(), { seed: 6, clock, dropRequest: 0.05, dropResponse: 0.05, disconnect: 0.01 }), "in", { groupId: "g", clock, requestTimeout: 100 });
+  const c = createConsumer(
+    chaos(broker.transport(), { seed: 6, clock, dropRequest: 0.05, dropResponse: 0.05, disconnect: 0.01 }),
+    "in",
+    { groupId: "g", clock, requestTimeout: 100 },
+  );
   const stop = new AbortController();
   await c.run((r) => void (seen.add(idOf(r.value)), seen.size === 2000 && stop.abort()), { signal: stop.signal });
   assert.is(seen.size, 2000);

@@ -43,7 +43,12 @@ function consumer(broker: EmbeddedBroker, config: Partial<ConsumerConfig> = {}):
 }
 
 /** Runs `c` with `handler` until `done()` says so, then stops it; returns the outcomes seen. */
-async function runUntil(c: Consumer, handler: (r: ConsumedRecord) => unknown, done: () => boolean, clock: VirtualClock): Promise<ConsumerOutcome[]> {
+async function runUntil(
+  c: Consumer,
+  handler: (r: ConsumedRecord) => unknown,
+  done: () => boolean,
+  clock: VirtualClock,
+): Promise<ConsumerOutcome[]> {
   const outcomes: ConsumerOutcome[] = [];
   const sub = c.outcomes$.subscribe((o) => outcomes.push(o));
   const stop = new AbortController();
@@ -320,10 +325,17 @@ test("seek, pause and resume", async () => {
   assert.ok(seen.every((r) => r.partition === 0), "partition 1 is paused");
   c.seek(0, 2);
   await sleep(clock, 100);
-  assert.equal(seen.slice(p0).map((r) => r.offset), Array.from({ length: p0 - 2 }, (_, i) => i + 2), "partition 0 read again from offset 2");
+  assert.equal(
+    seen.slice(p0).map((r) => r.offset),
+    Array.from({ length: p0 - 2 }, (_, i) => i + 2),
+    "partition 0 read again from offset 2",
+  );
   c.resume([1]);
   while (seen.filter((r) => r.partition === 1).length < 40 - p0) await sleep(clock, 5);
-  assert.throws(() => c.seek(7, 0), (e: unknown) => e instanceof PartitionNotOwnedError && /does not own/.test((e as Error).message));
+  assert.throws(
+    () => c.seek(7, 0),
+    (e: unknown) => e instanceof PartitionNotOwnedError && /does not own/.test((e as Error).message),
+  );
   assert.throws(() => c.seek(0, -1), (e: unknown) => e instanceof OffsetOutOfRangeError);
   stop.abort();
   await running;
@@ -387,7 +399,10 @@ test("bad config and bad input get typed errors naming the problem", async () =>
   bad({ groupId: "g", sessionTimeoutMs: 3000, heartbeatIntervalMs: 2000 }, "heartbeatIntervalMs");
   bad({ groupId: "g", commit: "transactional" }, "producer");
   bad({ groupId: "g", commit: "transactional", producer: broker.producer("in") }, "producer");
-  bad({ groupId: "g", producer: broker.producer("in", { deliverySemantic: exactlyOnce({ transactionalId: "x" }) }) }, "producer");
+  bad(
+    { groupId: "g", producer: broker.producer("in", { deliverySemantic: exactlyOnce({ transactionalId: "x" }) }) },
+    "producer",
+  );
   bad({ groupId: "g", deadLetterTopic: "" }, "deadLetterTopic");
   bad({ groupId: "g", maxPollRecord: 5 }, "maxPollRecord");
   assert.throws(() => broker.consumer("nope", { groupId: "g" }), (e: unknown) => e instanceof UnknownTopicError);

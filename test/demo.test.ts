@@ -31,9 +31,17 @@ test("every row adds up, the consumers met crashes and faults, and none failed b
     assert.is(r.sent, RECORDS);
     assert.is(r.delivered + r.lost, r.sent, `${r.semantic}: in log + lost by the producer = sent`);
     // Every record sent is processed, or lost on exactly one side.
-    assert.is(r.processed + r.lostByConsumer + r.lost, r.sent, `${r.semantic}: processed + lost (consumer) + lost (producer) = sent`);
+    assert.is(
+      r.processed + r.lostByConsumer + r.lost,
+      r.sent,
+      `${r.semantic}: processed + lost (consumer) + lost (producer) = sent`,
+    );
     assert.ok(r.crashes.length >= 2, `${r.semantic}: ${r.crashes.length} consumer crashes`);
-    assert.is(r.consumers, r.crashes.length + 1, `${r.semantic}: one new consumer instance per crash, and the last one finished`);
+    assert.is(
+      r.consumers,
+      r.crashes.length + 1,
+      `${r.semantic}: one new consumer instance per crash, and the last one finished`,
+    );
     assert.equal(r.consumerFailures, [], `${r.semantic}: no consumer gave up by itself`);
   }
 });
@@ -44,7 +52,10 @@ test("at-most-once, before-processing: no record processed twice, and the crashe
   assert.is(r.duplicated, 0, "the producer never writes a record twice");
   assert.is(r.handlerReruns, 0, "no record handed out again");
   assert.ok(r.lost > 0, "the default faults lose records on the producer side");
-  assert.ok(r.lostByConsumer > 0, "a crash after the commit, before processing, loses records (else the test could not tell)");
+  assert.ok(
+    r.lostByConsumer > 0,
+    "a crash after the commit, before processing, loses records (else the test could not tell)",
+  );
   assert.ok(r.guaranteeHeld);
 });
 

@@ -17,7 +17,9 @@ const internal = require("../dist/internal.cjs");
   if (!(natsError instanceof ConfigError) || !(natsError instanceof AcktorError)) {
     throw new Error(`acktor/nats threw a ConfigError that is not acktor's ConfigError: ${natsError}`);
   }
-  if (!(nats.JetStreamConsumer.prototype instanceof Consumer)) throw new Error("acktor/nats's JetStreamConsumer does not extend acktor's Consumer");
+  if (!(nats.JetStreamConsumer.prototype instanceof Consumer)) {
+    throw new Error("acktor/nats's JetStreamConsumer does not extend acktor's Consumer");
+  }
   if (internal.EmbeddedBroker !== EmbeddedBroker) throw new Error("acktor/internal does not share acktor's classes");
   console.log("dist CJS ok:", JSON.stringify(meta));
 })().catch((error) => {

@@ -11,14 +11,18 @@ broker.createTopic("smoke", { partitions: 2 });
 const producer = broker.producer("smoke", { deliverySemantic: atLeastOnce() });
 const meta = await (await producer.send("k", "v")).wait();
 await producer.close();
-if (meta.topic !== "smoke" || typeof meta.offset !== "number") throw new Error(`unexpected metadata ${JSON.stringify(meta)}`);
+if (meta.topic !== "smoke" || typeof meta.offset !== "number") {
+  throw new Error(`unexpected metadata ${JSON.stringify(meta)}`);
+}
 if (producerMachine.id !== "producer") throw new Error("producerMachine missing");
 
 const refused = await nats.connectNats({ servers: [] }).then(() => null, (e) => e);
 if (!(refused instanceof ConfigError) || !(refused instanceof AcktorError)) {
   throw new Error(`acktor/nats threw a ConfigError that is not acktor's ConfigError: ${refused}`);
 }
-if (!(nats.JetStreamConsumer.prototype instanceof Consumer)) throw new Error("acktor/nats's JetStreamConsumer does not extend acktor's Consumer");
+if (!(nats.JetStreamConsumer.prototype instanceof Consumer)) {
+  throw new Error("acktor/nats's JetStreamConsumer does not extend acktor's Consumer");
+}
 if (internal.EmbeddedBroker !== EmbeddedBroker || typeof internal.inProcessTransport !== "function") {
   throw new Error("acktor/internal does not share acktor's classes");
 }

@@ -7,8 +7,8 @@ import {
   OutOfOrderSequenceError,
   requestMachine,
   retryPolicy,
-  transactionMachine,
   type TransactionEvent,
+  transactionMachine,
   VirtualClock,
 } from "../src/index.ts";
 
@@ -16,8 +16,19 @@ test("transaction machine: ready → in-transaction → committing → ready, an
   const actor = createActor(transactionMachine).start();
   const path = [String(actor.getSnapshot().value)];
   actor.subscribe((s) => path.push(String(s.value)));
-  for (const type of ["READY", "BEGIN", "COMMIT", "COMMITTED", "BEGIN", "ABORT", "ABORTED"] as const) actor.send({ type });
-  assert.equal(path, ["initializing", "ready", "in-transaction", "committing", "ready", "in-transaction", "aborting", "ready"]);
+  for (const type of ["READY", "BEGIN", "COMMIT", "COMMITTED", "BEGIN", "ABORT", "ABORTED"] as const) {
+    actor.send({ type });
+  }
+  assert.equal(path, [
+    "initializing",
+    "ready",
+    "in-transaction",
+    "committing",
+    "ready",
+    "in-transaction",
+    "aborting",
+    "ready",
+  ]);
 });
 
 test("transaction machine: a failed write makes the transaction abortable, and only ABORT leads on", () => {
@@ -57,10 +68,15 @@ test("transaction machine: fenced and failed are final from any state", () => {
 
 test("transaction machine graph: every state reaches ready again or a final state", () => {
   const paths = getShortestPaths(transactionMachine, {
-    events: ["READY", "BEGIN", "COMMIT", "ABORT", "COMMITTED", "ABORTED", "ABORTABLE", "FENCED", "FATAL"].map((type) => ({ type }) as TransactionEvent),
+    events: ["READY", "BEGIN", "COMMIT", "ABORT", "COMMITTED", "ABORTED", "ABORTABLE", "FENCED", "FATAL"].map((type) =>
+      ({ type }) as TransactionEvent
+    ),
   });
   const reached = new Set(paths.map((p) => String(p.state.value)));
-  assert.equal([...reached].sort(), ["aborting", "abortable", "committing", "failed", "fenced", "in-transaction", "initializing", "ready"].sort());
+  assert.equal(
+    [...reached].sort(),
+    ["aborting", "abortable", "committing", "failed", "fenced", "in-transaction", "initializing", "ready"].sort(),
+  );
 });
 
 test("request machine: a retry that is not its turn waits in waiting-turn until TURN", async () => {
@@ -89,7 +105,10 @@ test("request machine: a retry that is not its turn waits in waiting-turn until 
 test("request machine: a turn that comes after the policy timeout fails the batch instead of sending", () => {
   const machine = requestMachine.provide({ guards: { myTurn: () => false } });
   const policy = retryPolicy({ maxRetries: 5, initialDelay: 0, maxDelay: 0, timeout: 100, strategy: "fixed" });
-  const actor = createActor(machine, { clock: new VirtualClock(), input: { batch: null, policy, awaitAck: true, startedAt: 0 } }).start();
+  const actor = createActor(machine, {
+    clock: new VirtualClock(),
+    input: { batch: null, policy, awaitAck: true, startedAt: 0 },
+  }).start();
   actor.send({ type: "SENT" });
   actor.send({ type: "ERROR", error: new OutOfOrderSequenceError("x"), at: 0 });
   return new Promise<void>((resolve) =>
@@ -100,7 +119,7 @@ test("request machine: a turn that comes after the policy timeout fails the batc
       const output = actor.getSnapshot().output;
       assert.is(output?.status === "failed" && output.error.reason, "timeout");
       resolve();
-    }, 5),
+    }, 5)
   );
 });
 

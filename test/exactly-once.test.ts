@@ -35,7 +35,11 @@ test("exactly-once through every fault: zero lost, zero duplicated, send order p
     config: { deliverySemantic: exactlyOnce({ retry: patientRetry }), batchSize: 400 },
   });
   const stats = run.transport.stats;
-  assert.ok(stats.droppedRequests >= 5 && stats.droppedResponses >= 5 && stats.duplicatedRequests >= 5 && stats.disconnects >= 3, JSON.stringify(stats));
+  assert.ok(
+    stats.droppedRequests >= 5 && stats.droppedResponses >= 5 && stats.duplicatedRequests >= 5 &&
+      stats.disconnects >= 3,
+    JSON.stringify(stats),
+  );
   assert.equal(idsWhere(run, (n) => n !== 1), [], "every record exactly once");
   assertSendOrder(run);
   assertWaitsMatchLog(run);
@@ -85,12 +89,20 @@ test("a batch that fails for good leaves no gap: later batches move to a new epo
 
 test("exactlyOnce config: maxInFlight above the broker's dedup window is refused", async () => {
   try {
-    await produceThroughChaos({ records: 1, seed: 1, faults: {}, config: { deliverySemantic: exactlyOnce(), maxInFlight: 6 } });
+    await produceThroughChaos({
+      records: 1,
+      seed: 1,
+      faults: {},
+      config: { deliverySemantic: exactlyOnce(), maxInFlight: 6 },
+    });
     assert.unreachable();
   } catch (error) {
     assert.is((error as { field?: string }).field, "maxInFlight");
   }
-  assert.throws(() => exactlyOnce({ transactionalId: "" }), (e: Error) => (e as { field?: string }).field === "deliverySemantic.transactionalId");
+  assert.throws(
+    () => exactlyOnce({ transactionalId: "" }),
+    (e: Error) => (e as { field?: string }).field === "deliverySemantic.transactionalId",
+  );
 });
 
 test.run();

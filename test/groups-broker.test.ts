@@ -33,7 +33,11 @@ function setup(partitions = 6) {
   return { clock, broker, t: broker.transport() };
 }
 
-function join(t: Transport, groupId = "g", extra: { memberId?: string; topic?: string; sessionTimeoutMs?: number } = {}): Promise<JoinGroupResponse> {
+function join(
+  t: Transport,
+  groupId = "g",
+  extra: { memberId?: string; topic?: string; sessionTimeoutMs?: number } = {},
+): Promise<JoinGroupResponse> {
   return t.request({ api: "joinGroup", groupId, topic: "t", sessionTimeoutMs: SESSION, ...extra }, OPTS);
 }
 
@@ -45,17 +49,40 @@ function leave(t: Transport, memberId: string, groupId = "g"): Promise<Ack> {
   return t.request({ api: "leaveGroup", groupId, memberId }, OPTS);
 }
 
-function commit(t: Transport, memberId: string, generation: number, offsets: { partition: number; offset: number; topic?: string }[]): Promise<Ack> {
-  return t.request({ api: "offsetCommit", groupId: "g", memberId, generation, offsets: offsets.map((o) => ({ topic: "t", ...o })) }, OPTS);
+function commit(
+  t: Transport,
+  memberId: string,
+  generation: number,
+  offsets: { partition: number; offset: number; topic?: string }[],
+): Promise<Ack> {
+  return t.request({
+    api: "offsetCommit",
+    groupId: "g",
+    memberId,
+    generation,
+    offsets: offsets.map((o) => ({ topic: "t", ...o })),
+  }, OPTS);
 }
 
 function produce(t: Transport, partition: number, count: number): Promise<unknown> {
   const values = Array.from({ length: count }, (_, i) => enc(`v${i}`));
-  return t.request({ api: "produce", topic: "t", partition, isolation: "read-uncommitted", timeoutMs: 1000, keys: values.map(() => null), values }, OPTS);
+  return t.request({
+    api: "produce",
+    topic: "t",
+    partition,
+    isolation: "read-uncommitted",
+    timeoutMs: 1000,
+    keys: values.map(() => null),
+    values,
+  }, OPTS);
 }
 
 function ok<T extends { ok: boolean }>(answer: T, what = ""): Extract<T, { ok: true }> {
-  if (!answer.ok) assert.unreachable(`${what ? `${what}: ` : ""}expected ok, got ${JSON.stringify((answer as { error?: unknown }).error)}`);
+  if (!answer.ok) {
+    assert.unreachable(
+      `${what ? `${what}: ` : ""}expected ok, got ${JSON.stringify((answer as { error?: unknown }).error)}`,
+    );
+  }
   return answer as Extract<T, { ok: true }>;
 }
 
@@ -174,7 +201,11 @@ test("session expiry removes a silent member and releases its partitions; no tim
   await sleep(clock, 4_000);
   ok(await heartbeat(t, b.memberId, b.generation));
   await sleep(clock, 2_000);
-  assert.equal(broker.group("g")!.members.map((m) => m.memberId), [b.memberId], "a was silent for 6 s of a 5 s session");
+  assert.equal(
+    broker.group("g")!.members.map((m) => m.memberId),
+    [b.memberId],
+    "a was silent for 6 s of a 5 s session",
+  );
   assert.is(broker.group("g")!.generation, 3);
   assert.equal(owned(broker, b.memberId), [0, 1, 2, 3], "a's partitions were released to b");
   assert.instance(failed(await heartbeat(t, a.memberId, 2)), UnknownMemberIdError);
@@ -239,7 +270,12 @@ test("any sequence of joins, leaves, heartbeats and expiries: never two owners; 
         const ids = [...live.keys()];
         if (s.kind === "join") {
           const answer = ok(await join(t, "g", { sessionTimeoutMs: s.session }));
-          live.set(answer.memberId, { generation: answer.generation, told: answer.assignment, seen: clock.now(), session: s.session });
+          live.set(answer.memberId, {
+            generation: answer.generation,
+            told: answer.assignment,
+            seen: clock.now(),
+            session: s.session,
+          });
         } else if (s.kind === "advance") {
           await sleep(clock, s.ms);
         } else if (ids.length > 0) {
@@ -248,7 +284,10 @@ test("any sequence of joins, leaves, heartbeats and expiries: never two owners; 
           const silent = clock.now() - belief.seen;
           const answer = s.kind === "leave" ? await leave(t, id) : await heartbeat(t, id, belief.generation);
           if (answer.ok) {
-            assert.ok(silent <= belief.session, `a member silent for ${silent} ms of a ${belief.session} ms session was still there`);
+            assert.ok(
+              silent <= belief.session,
+              `a member silent for ${silent} ms of a ${belief.session} ms session was still there`,
+            );
             if (s.kind === "leave") live.delete(id);
             else {
               const hb = answer as Extract<HeartbeatResponse, { ok: true }>;
@@ -256,7 +295,10 @@ test("any sequence of joins, leaves, heartbeats and expiries: never two owners; 
             }
           } else {
             assert.instance(failed(answer), UnknownMemberIdError);
-            assert.ok(silent >= belief.session, `a member silent for only ${silent} ms of ${belief.session} was removed`);
+            assert.ok(
+              silent >= belief.session,
+              `a member silent for only ${silent} ms of ${belief.session} was removed`,
+            );
             live.delete(id);
           }
         }
@@ -288,25 +330,35 @@ test("any sequence of joins, leaves, heartbeats and expiries: never two owners; 
 
 test("the assignor is balanced, total, deterministic and keeps what it can", () => {
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: 30 }), fc.array(fc.array(fc.nat(35), { maxLength: 8 }), { minLength: 1, maxLength: 8 }), (partitions, held) => {
-      // Previous targets are disjoint in the coordinator: keep the first claim of each partition.
-      const claimed = new Set<number>();
-      const previous = new Map(
-        held.map((ps, i) => [`m${i}`, ps.filter((p) => !claimed.has(p) && (claimed.add(p), true))] as [string, number[]]),
-      );
-      const result = assignPartitions(partitions, previous);
-      assert.equal(result, assignPartitions(partitions, new Map([...previous].reverse())), "order of the input does not matter");
-      const all = [...result.values()].flat().sort((a, b) => a - b);
-      assert.equal(all, Array.from({ length: partitions }, (_, i) => i), "each partition exactly once");
-      const sizes = [...result.values()].map((ps) => ps.length);
-      assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1);
-      // Sticky: a member keeps min(its share, what it held) of its previous partitions.
-      for (const [id, ps] of result) {
-        const before = previous.get(id)!.filter((p) => p < partitions);
-        const keptCount = ps.filter((p) => before.includes(p)).length;
-        assert.is(keptCount, Math.min(ps.length, before.length), `${id} kept what it could`);
-      }
-    }),
+    fc.property(
+      fc.integer({ min: 0, max: 30 }),
+      fc.array(fc.array(fc.nat(35), { maxLength: 8 }), { minLength: 1, maxLength: 8 }),
+      (partitions, held) => {
+        // Previous targets are disjoint in the coordinator: keep the first claim of each partition.
+        const claimed = new Set<number>();
+        const previous = new Map(
+          held.map((ps, i) =>
+            [`m${i}`, ps.filter((p) => !claimed.has(p) && (claimed.add(p), true))] as [string, number[]]
+          ),
+        );
+        const result = assignPartitions(partitions, previous);
+        assert.equal(
+          result,
+          assignPartitions(partitions, new Map([...previous].reverse())),
+          "order of the input does not matter",
+        );
+        const all = [...result.values()].flat().sort((a, b) => a - b);
+        assert.equal(all, Array.from({ length: partitions }, (_, i) => i), "each partition exactly once");
+        const sizes = [...result.values()].map((ps) => ps.length);
+        assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1);
+        // Sticky: a member keeps min(its share, what it held) of its previous partitions.
+        for (const [id, ps] of result) {
+          const before = previous.get(id)!.filter((p) => p < partitions);
+          const keptCount = ps.filter((p) => before.includes(p)).length;
+          assert.is(keptCount, Math.min(ps.length, before.length), `${id} kept what it could`);
+        }
+      },
+    ),
     { numRuns: 300 },
   );
 });
@@ -324,7 +376,11 @@ test("offsetCommit: the owner commits; others, stale generations, zombies and ba
   const b = ok(await join(t, "g", { sessionTimeoutMs: 60_000 }));
   // a has not heartbeated since b joined: its generation is stale.
   assert.instance(failed(await commit(t, a.memberId, 1, [{ partition: 0, offset: 4 }])), IllegalGenerationError);
-  assert.instance(failed(await commit(t, a.memberId, 7, [{ partition: 0, offset: 4 }])), IllegalGenerationError, "from the future");
+  assert.instance(
+    failed(await commit(t, a.memberId, 7, [{ partition: 0, offset: 4 }])),
+    IllegalGenerationError,
+    "from the future",
+  );
   // b is current but owns nothing yet: a still holds partition 1.
   const notYet = failed(await commit(t, b.memberId, 2, [{ partition: 1, offset: 3 }]));
   assert.instance(notYet, PartitionNotOwnedError);
@@ -333,7 +389,11 @@ test("offsetCommit: the owner commits; others, stale generations, zombies and ba
   assert.equal(ok(await heartbeat(t, a.memberId, 1)).assignment, [0]);
   assert.equal(ok(await heartbeat(t, b.memberId, 2)).assignment, [1]);
   ok(await commit(t, b.memberId, 2, [{ partition: 1, offset: 3 }]));
-  assert.instance(failed(await commit(t, a.memberId, 2, [{ partition: 1, offset: 3 }])), PartitionNotOwnedError, "a gave partition 1 up");
+  assert.instance(
+    failed(await commit(t, a.memberId, 2, [{ partition: 1, offset: 3 }])),
+    PartitionNotOwnedError,
+    "a gave partition 1 up",
+  );
 
   const range = failed(await commit(t, a.memberId, 2, [{ partition: 0, offset: 6 }]));
   assert.instance(range, OffsetOutOfRangeError, "beyond the log end of 5");
@@ -341,10 +401,16 @@ test("offsetCommit: the owner commits; others, stale generations, zombies and ba
   ok(await commit(t, a.memberId, 2, [{ partition: 0, offset: 5 }]), "the log end itself is fine");
 
   // All or nothing: one bad offset stores none.
-  assert.instance(failed(await commit(t, b.memberId, 2, [{ partition: 1, offset: 1 }, { partition: 0, offset: 1 }])), PartitionNotOwnedError);
+  assert.instance(
+    failed(await commit(t, b.memberId, 2, [{ partition: 1, offset: 1 }, { partition: 0, offset: 1 }])),
+    PartitionNotOwnedError,
+  );
   assert.is(broker.committedOffset("g", "t", 1), 3);
 
-  assert.instance(failed(await commit(t, a.memberId, 2, [{ topic: "nope", partition: 0, offset: 0 }])), UnknownTopicError);
+  assert.instance(
+    failed(await commit(t, a.memberId, 2, [{ topic: "nope", partition: 0, offset: 0 }])),
+    UnknownTopicError,
+  );
   assert.instance(failed(await commit(t, a.memberId, 2, [{ partition: 9, offset: 0 }])), UnknownPartitionError);
 
   // a goes silent; once its session ends it is a zombie and cannot commit what it had.
@@ -365,7 +431,13 @@ test("txnOffsetCommit is fenced by the group's generation (KIP-447)", async () =
   const identity = { transactionalId: "tx", producerId: init.producerId, epoch: init.epoch };
   const txnCommit = (generation: number | undefined, groupId = "g") =>
     t.request(
-      { api: "txnOffsetCommit", ...identity, groupId, offsets: [{ topic: "t", partition: 0, offset: 0 }], ...(generation === undefined ? {} : { generation }) },
+      {
+        api: "txnOffsetCommit",
+        ...identity,
+        groupId,
+        offsets: [{ topic: "t", partition: 0, offset: 0 }],
+        ...(generation === undefined ? {} : { generation }),
+      },
       OPTS,
     );
 
@@ -388,7 +460,15 @@ test("a member's fetch is served only for partitions it owns; plain fetches are 
   await produce(t, 0, 2);
   await produce(t, 1, 2);
   const fetch = (partition: number, group: { groupId?: string; memberId?: string; generation?: number } = {}) =>
-    t.request({ api: "fetch", topic: "t", partition, offset: 0, maxRecords: 10, isolation: "read-uncommitted", ...group }, OPTS);
+    t.request({
+      api: "fetch",
+      topic: "t",
+      partition,
+      offset: 0,
+      maxRecords: 10,
+      isolation: "read-uncommitted",
+      ...group,
+    }, OPTS);
   const a = ok(await join(t, "g", { sessionTimeoutMs: 5_000 }));
   const b = ok(await join(t, "g", { sessionTimeoutMs: 60_000 }));
   const asA = { groupId: "g", memberId: a.memberId, generation: a.generation };
@@ -418,7 +498,11 @@ test("bad group requests are typed errors across the transport", async () => {
   assert.is(failed(await send({ api: "syncGroup", groupId: "g" })).code, "REQUEST_INVALID", "an unknown group api");
   assert.instance(failed(await heartbeat(t, "nobody", 0)), UnknownMemberIdError, "an unknown group");
   assert.instance(failed(await leave(t, "nobody")), UnknownMemberIdError);
-  assert.instance(failed(await join(t, "g", { memberId: "made-up" })), UnknownMemberIdError, "a member id the broker never made");
+  assert.instance(
+    failed(await join(t, "g", { memberId: "made-up" })),
+    UnknownMemberIdError,
+    "a member id the broker never made",
+  );
   const a = ok(await join(t));
   assert.instance(failed(await heartbeat(t, "nobody", 1)), UnknownMemberIdError, "an unknown member of a known group");
   assert.instance(failed(await heartbeat(t, a.memberId, 2)), IllegalGenerationError, "a generation never handed out");
@@ -429,14 +513,32 @@ test("bad group requests are typed errors across the transport", async () => {
     ["joinGroup without a session", { api: "joinGroup", groupId: "g", topic: "t" }],
     ["joinGroup with a zero session", { api: "joinGroup", groupId: "g", topic: "t", sessionTimeoutMs: 0 }],
     ["joinGroup with a huge session", { api: "joinGroup", groupId: "g", topic: "t", sessionTimeoutMs: 1e9 }],
-    ["joinGroup with an empty member id", { api: "joinGroup", groupId: "g", topic: "t", sessionTimeoutMs: 1000, memberId: "" }],
+    ["joinGroup with an empty member id", {
+      api: "joinGroup",
+      groupId: "g",
+      topic: "t",
+      sessionTimeoutMs: 1000,
+      memberId: "",
+    }],
     ["heartbeat without a member", { api: "heartbeat", groupId: "g", generation: 1 }],
     ["heartbeat without a generation", { api: "heartbeat", groupId: "g", memberId: a.memberId }],
     ["heartbeat with a negative generation", { api: "heartbeat", groupId: "g", memberId: a.memberId, generation: -1 }],
     ["leaveGroup without a member", { api: "leaveGroup", groupId: "g" }],
     ["offsetCommit without offsets", { api: "offsetCommit", groupId: "g", memberId: a.memberId, generation: 1 }],
-    ["offsetCommit with a negative offset", { api: "offsetCommit", groupId: "g", memberId: a.memberId, generation: 1, offsets: [{ topic: "t", partition: 0, offset: -1 }] }],
-    ["offsetCommit with a null entry", { api: "offsetCommit", groupId: "g", memberId: a.memberId, generation: 1, offsets: [null] }],
+    ["offsetCommit with a negative offset", {
+      api: "offsetCommit",
+      groupId: "g",
+      memberId: a.memberId,
+      generation: 1,
+      offsets: [{ topic: "t", partition: 0, offset: -1 }],
+    }],
+    ["offsetCommit with a null entry", {
+      api: "offsetCommit",
+      groupId: "g",
+      memberId: a.memberId,
+      generation: 1,
+      offsets: [null],
+    }],
   ];
   for (const [what, request] of invalid) {
     const error = failed(await send(request));

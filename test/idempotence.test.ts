@@ -114,9 +114,21 @@ test("a retried batch is answered with its original offsets, duplicate: true, an
   assert.equal(ok(await produce(t, id, { values: ["a", "b"], baseSequence: 0 })), { ok: true, baseOffset: 0 });
   assert.equal(ok(await produce(t, id, { values: ["c"], baseSequence: 2 })), { ok: true, baseOffset: 2 });
 
-  assert.equal(ok(await produce(t, id, { values: ["a", "b"], baseSequence: 0 })), { ok: true, baseOffset: 0, duplicate: true });
-  assert.equal(ok(await produce(t, id, { values: ["c"], baseSequence: 2 })), { ok: true, baseOffset: 2, duplicate: true });
-  assert.equal(ok(await produce(t, id, { values: ["c"], baseSequence: 2 })), { ok: true, baseOffset: 2, duplicate: true });
+  assert.equal(ok(await produce(t, id, { values: ["a", "b"], baseSequence: 0 })), {
+    ok: true,
+    baseOffset: 0,
+    duplicate: true,
+  });
+  assert.equal(ok(await produce(t, id, { values: ["c"], baseSequence: 2 })), {
+    ok: true,
+    baseOffset: 2,
+    duplicate: true,
+  });
+  assert.equal(ok(await produce(t, id, { values: ["c"], baseSequence: 2 })), {
+    ok: true,
+    baseOffset: 2,
+    duplicate: true,
+  });
   assert.equal(logValues(broker), ["a", "b", "c"]);
   assert.is(broker.partitionState("t", 0).logEndOffset, 3);
 
@@ -188,7 +200,11 @@ test("an older epoch is INVALID_PRODUCER_EPOCH; a new epoch restarts sequences a
     assert.not.ok(stale.retriable);
   }
   // Retries of the new epoch's batches are duplicates, not confused with the old epoch's.
-  assert.equal(ok(await produce(t, bumped, { values: ["d"], baseSequence: 0 })), { ok: true, baseOffset: 3, duplicate: true });
+  assert.equal(ok(await produce(t, bumped, { values: ["d"], baseSequence: 0 })), {
+    ok: true,
+    baseOffset: 3,
+    duplicate: true,
+  });
   assert.equal(logValues(broker), ["a", "b", "c", "d", "e"]);
   await t.close();
 });
@@ -209,13 +225,23 @@ test("each partition has its own sequences for the same producer", async () => {
   const id = await initProducerId(t);
   ok(await produce(t, id, { partition: 0, values: ["a", "b", "c"], baseSequence: 0 }));
   // Partition 1 has seen nothing from this producer: it starts at 0, not at 3.
-  assert.instance(failed(await produce(t, id, { partition: 1, values: ["x"], baseSequence: 3 })), UnknownProducerIdError);
+  assert.instance(
+    failed(await produce(t, id, { partition: 1, values: ["x"], baseSequence: 3 })),
+    UnknownProducerIdError,
+  );
   assert.is(ok(await produce(t, id, { partition: 1, values: ["x"], baseSequence: 0 })).baseOffset, 0);
   assert.is(ok(await produce(t, id, { partition: 0, values: ["d"], baseSequence: 3 })).baseOffset, 3);
   assert.is(ok(await produce(t, id, { partition: 1, values: ["y"], baseSequence: 1 })).baseOffset, 1);
   // A sequence valid in one partition is a duplicate or a gap in the other.
-  assert.equal(ok(await produce(t, id, { partition: 1, values: ["x"], baseSequence: 0 })), { ok: true, baseOffset: 0, duplicate: true });
-  assert.instance(failed(await produce(t, id, { partition: 1, values: ["z"], baseSequence: 4 })), OutOfOrderSequenceError);
+  assert.equal(ok(await produce(t, id, { partition: 1, values: ["x"], baseSequence: 0 })), {
+    ok: true,
+    baseOffset: 0,
+    duplicate: true,
+  });
+  assert.instance(
+    failed(await produce(t, id, { partition: 1, values: ["z"], baseSequence: 4 })),
+    OutOfOrderSequenceError,
+  );
 
   // An epoch bump seen by one partition does not touch the other's state.
   const bumped = await initProducerId(t, id);
@@ -233,12 +259,24 @@ test("two producers keep separate sequences in one partition, interleaved with p
   ok(await produce(t, a, { values: ["a0"], baseSequence: 0 }));
   ok(await produce(t, b, { values: ["b0", "b1"], baseSequence: 0 }));
   const plain = await t.request(
-    { api: "produce", topic: "t", partition: 0, isolation: "read-uncommitted", timeoutMs: 1000, keys: [null], values: [enc("p")] },
+    {
+      api: "produce",
+      topic: "t",
+      partition: 0,
+      isolation: "read-uncommitted",
+      timeoutMs: 1000,
+      keys: [null],
+      values: [enc("p")],
+    },
     { timeoutMs: 1000 },
   );
   assert.is(ok(plain).baseOffset, 3);
   ok(await produce(t, a, { values: ["a1"], baseSequence: 1 }));
-  assert.equal(ok(await produce(t, b, { values: ["b0", "b1"], baseSequence: 0 })), { ok: true, baseOffset: 1, duplicate: true });
+  assert.equal(ok(await produce(t, b, { values: ["b0", "b1"], baseSequence: 0 })), {
+    ok: true,
+    baseOffset: 1,
+    duplicate: true,
+  });
   ok(await produce(t, b, { values: ["b2"], baseSequence: 2 }));
   assert.equal(logValues(broker), ["a0", "b0", "b1", "p", "a1", "b2"]);
   await t.close();
@@ -277,12 +315,29 @@ test("malformed idempotent produces are refused with REQUEST_INVALID; plain prod
   const { broker, t } = setup();
   const id = await initProducerId(t);
   const base = { api: "produce", topic: "t", partition: 0, isolation: "read-uncommitted", timeoutMs: 1000 } as const;
-  const halfFilled = failed(await t.request({ ...base, keys: [null], values: [enc("x")], producerId: id.producerId, epoch: 0 }, { timeoutMs: 1000 }));
+  const halfFilled = failed(
+    await t.request({ ...base, keys: [null], values: [enc("x")], producerId: id.producerId, epoch: 0 }, {
+      timeoutMs: 1000,
+    }),
+  );
   assert.is(halfFilled.code, "REQUEST_INVALID");
   assert.ok(halfFilled.message.includes("baseSequence"), halfFilled.message);
-  const empty = failed(await t.request({ ...base, keys: [], values: [], producerId: id.producerId, epoch: 0, baseSequence: 0 }, { timeoutMs: 1000 }));
+  const empty = failed(
+    await t.request({ ...base, keys: [], values: [], producerId: id.producerId, epoch: 0, baseSequence: 0 }, {
+      timeoutMs: 1000,
+    }),
+  );
   assert.is(empty.code, "REQUEST_INVALID");
-  const negative = failed(await t.request({ ...base, keys: [null], values: [enc("x")], producerId: id.producerId, epoch: 0, baseSequence: -1 }, { timeoutMs: 1000 }));
+  const negative = failed(
+    await t.request({
+      ...base,
+      keys: [null],
+      values: [enc("x")],
+      producerId: id.producerId,
+      epoch: 0,
+      baseSequence: -1,
+    }, { timeoutMs: 1000 }),
+  );
   assert.is(negative.code, "REQUEST_INVALID");
   assert.is(broker.partitionState("t", 0).logEndOffset, 0);
   // Topic-level checks still come first.
@@ -304,7 +359,10 @@ test("property: any interleaving of retries within 5 in flight puts each batch i
   const sizes = fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 14 });
   // A pick of -1 sends the next batch not yet appended (a pipelining producer), which reaches
   // the edge of the window far more often than uniform picks; 0-4 (re)send any in-flight batch.
-  const pick = fc.oneof({ arbitrary: fc.constant(-1), weight: 2 }, { arbitrary: fc.integer({ min: 0, max: 4 }), weight: 3 });
+  const pick = fc.oneof({ arbitrary: fc.constant(-1), weight: 2 }, {
+    arbitrary: fc.integer({ min: 0, max: 4 }),
+    weight: 3,
+  });
   const script = fc.array(fc.record({ pick, lostAck: fc.boolean() }), { maxLength: 60 });
   await fc.assert(
     fc.asyncProperty(sizes, script, async (batchSizes, steps) => {
@@ -314,7 +372,11 @@ test("property: any interleaving of retries within 5 in flight puts each batch i
       let sequence = 0;
       for (const [b, size] of batchSizes.entries()) {
         // In one partition, a batch's offset is its base sequence: nothing else writes there.
-        batches.push({ values: Array.from({ length: size }, (_, i) => `${b}.${i}`), baseSequence: sequence, offset: sequence });
+        batches.push({
+          values: Array.from({ length: size }, (_, i) => `${b}.${i}`),
+          baseSequence: sequence,
+          offset: sequence,
+        });
         sequence += size;
       }
       let appended = 0; // the model: how many batches the log holds
@@ -335,7 +397,12 @@ test("property: any interleaving of retries within 5 in flight puts each batch i
         }
         // Appended now, or a duplicate of the original: within 5 in flight it is always in
         // the window, so its original offset is known.
-        assert.equal(ok(answer), b === appended ? { ok: true, baseOffset: batch.offset } : { ok: true, baseOffset: batch.offset, duplicate: true });
+        assert.equal(
+          ok(answer),
+          b === appended
+            ? { ok: true, baseOffset: batch.offset }
+            : { ok: true, baseOffset: batch.offset, duplicate: true },
+        );
         if (b === appended) appended++;
         if (!lostAck) acked.add(b);
       };
@@ -346,7 +413,11 @@ test("property: any interleaving of retries within 5 in flight puts each batch i
       for (let b = frontier(); b < batches.length; b = frontier()) await send(b, false);
 
       assert.is(appended, batches.length);
-      assert.equal(logValues(broker), batches.flatMap((batch) => batch.values), "each batch exactly once, in sequence order");
+      assert.equal(
+        logValues(broker),
+        batches.flatMap((batch) => batch.values),
+        "each batch exactly once, in sequence order",
+      );
       await t.close();
     }),
     { numRuns: 200 },

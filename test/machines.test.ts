@@ -14,18 +14,34 @@ import {
 } from "../src/errors.ts";
 import { batchMachine } from "../src/producer/machines/batch-machine.ts";
 import { producerMachine } from "../src/producer/machines/producer-machine.ts";
-import { type RequestEvent, type RequestInput, requestMachine, type RequestOutput } from "../src/producer/machines/request-machine.ts";
+import {
+  type RequestEvent,
+  type RequestInput,
+  requestMachine,
+  type RequestOutput,
+} from "../src/producer/machines/request-machine.ts";
 import { backoffDelays } from "../src/retry/backoff.ts";
-import { retryPolicy, type RetryPolicy } from "../src/retry/policy.ts";
+import { type RetryPolicy, retryPolicy } from "../src/retry/policy.ts";
 import { sleep } from "../src/runtime/clock.ts";
 import { VirtualClock } from "../src/runtime/virtual-clock.ts";
 
 // ---- helpers -------------------------------------------------------------------------
 
 /** The policy the producer uses for at-most-once: one attempt, never a retry. */
-const AT_MOST_ONCE: RetryPolicy = retryPolicy({ maxRetries: 0, initialDelay: 0, maxDelay: 0, timeout: Number.MAX_SAFE_INTEGER });
+const AT_MOST_ONCE: RetryPolicy = retryPolicy({
+  maxRetries: 0,
+  initialDelay: 0,
+  maxDelay: 0,
+  timeout: Number.MAX_SAFE_INTEGER,
+});
 /** Exponential from 10 ms: 10, 100, 1000, ... */
-const EXPONENTIAL = retryPolicy({ maxRetries: 3, initialDelay: 10, maxDelay: 100_000, timeout: 1_000_000, strategy: "exponential" });
+const EXPONENTIAL = retryPolicy({
+  maxRetries: 3,
+  initialDelay: 10,
+  maxDelay: 100_000,
+  timeout: 1_000_000,
+  strategy: "exponential",
+});
 
 /** The delayed event that ends `backoff` (xstate's name for `after: { backoff: ... }`). */
 const BACKOFF_DONE = { type: "xstate.after.backoff.request.backoff" } as unknown as RequestEvent;
@@ -44,7 +60,11 @@ function recordingRequestMachine(clock: VirtualClock, calls: Calls) {
         calls.transmits.push({ at: clock.now(), attempt: context.attempts });
       },
       retrying: ({ context }) => {
-        calls.retries.push({ at: clock.now(), delay: context.decision?.retry ? context.decision.delay : -1, attempts: context.attempts });
+        calls.retries.push({
+          at: clock.now(),
+          delay: context.decision?.retry ? context.decision.delay : -1,
+          attempts: context.attempts,
+        });
       },
     },
   });
@@ -199,7 +219,13 @@ test("request: with maxRetries 0 the first retriable failure is final (max-retri
 
 test("request: the policy timeout, counted from startedAt, stops retries with reason timeout", async () => {
   // Delays 10, 100: after a failure at t=10 the next attempt would start at 110 >= 50.
-  const policy = retryPolicy({ maxRetries: 10, initialDelay: 10, maxDelay: 10_000, timeout: 50, strategy: "exponential" });
+  const policy = retryPolicy({
+    maxRetries: 10,
+    initialDelay: 10,
+    maxDelay: 10_000,
+    timeout: 50,
+    strategy: "exponential",
+  });
   const { actor, calls, clock } = startRequest({ policy });
   actor.send({ type: "SENT" });
   actor.send({ type: "ERROR", error: retriable(), at: clock.now() });
@@ -279,7 +305,12 @@ type RequestSnapshot = ReturnType<RequestActor["getSnapshot"]>;
 const serialize = (s: RequestSnapshot): string => JSON.stringify([s.value, s.context.attempts]);
 
 function requestGraph(input: RequestInput) {
-  const adjacency = getAdjacencyMap(requestMachine, { input, events: GRAPH_EVENTS, serializeState: serialize, limit: 10_000 });
+  const adjacency = getAdjacencyMap(requestMachine, {
+    input,
+    events: GRAPH_EVENTS,
+    serializeState: serialize,
+    limit: 10_000,
+  });
   const states = Object.entries(adjacency).map(([key, { state, transitions }]) => ({
     key,
     state,
@@ -287,7 +318,7 @@ function requestGraph(input: RequestInput) {
   }));
   // Which states can still reach a final state: a backwards fixpoint.
   const canFinish = new Set(states.filter((s) => FINAL.has(String(s.state.value))).map((s) => s.key));
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const s of states) {
       if (!canFinish.has(s.key) && s.next.some((n) => canFinish.has(n))) {
@@ -313,9 +344,17 @@ test("graph: at-most-once (awaitAck false, the producer's policy) never reaches 
 // At-most-once never retries by the machine's own rule, not only because the producer hands
 // it a maxRetries-0 policy: an ERROR while still `sending` must not lead to a second transmit.
 test("graph: awaitAck false never reaches backoff, whatever the retry policy", () => {
-  const { states } = requestGraph({ batch: null, policy: retryPolicy({ maxRetries: 3, initialDelay: 1 }), awaitAck: false, startedAt: 0 });
+  const { states } = requestGraph({
+    batch: null,
+    policy: retryPolicy({ maxRetries: 3, initialDelay: 1 }),
+    awaitAck: false,
+    startedAt: 0,
+  });
   const values = states.map((s) => String(s.state.value));
-  assert.not.ok(values.includes("backoff"), `backoff reachable with awaitAck false: ${JSON.stringify(states.map((s) => s.key))}`);
+  assert.not.ok(
+    values.includes("backoff"),
+    `backoff reachable with awaitAck false: ${JSON.stringify(states.map((s) => s.key))}`,
+  );
   assert.ok(states.every((s) => s.state.context.attempts === 1), "at-most-once transmitted more than once");
 });
 
@@ -324,7 +363,9 @@ test("graph: at-least-once can reach every outcome, bounds attempts by maxRetrie
   const input: RequestInput = { batch: null, policy, awaitAck: true, startedAt: 0 };
   const { states, canFinish } = requestGraph(input);
   const values = new Set(states.map((s) => String(s.state.value)));
-  for (const v of ["sending", "awaiting-ack", "backoff", "delivered", "failed"]) assert.ok(values.has(v), `${v} unreachable`);
+  for (const v of ["sending", "awaiting-ack", "backoff", "delivered", "failed"]) {
+    assert.ok(values.has(v), `${v} unreachable`);
+  }
   assert.not.ok(values.has("sent"), "at-least-once never ends unconfirmed");
   assert.not.ok(values.has("deciding"), "deciding is transient and never rests");
   assert.is(Math.max(...states.map((s) => s.state.context.attempts)), policy.maxRetries + 1);
@@ -334,7 +375,9 @@ test("graph: at-least-once can reach every outcome, bounds attempts by maxRetrie
     assert.instance(output.error, DeliveryFailedError);
     if (output.error.reason === "max-retries") assert.is(output.attempts, policy.maxRetries + 1);
   }
-  for (const s of states.filter((x) => x.state.value === "backoff")) assert.ok(s.state.context.attempts <= policy.maxRetries);
+  for (const s of states.filter((x) => x.state.value === "backoff")) {
+    assert.ok(s.state.context.attempts <= policy.maxRetries);
+  }
 
   // The shortest way to a delivery is one attempt, SENT then ACK.
   const paths = getShortestPaths(requestMachine, {
@@ -353,44 +396,51 @@ test("property: random event sequences: at-most-once transmits once and never ba
   type Step = "SENT" | "ACK" | "RETRIABLE" | "FATAL" | "WAIT";
   const step = fc.constantFrom<Step>("SENT", "ACK", "RETRIABLE", "FATAL", "WAIT");
   await fc.assert(
-    fc.asyncProperty(fc.boolean(), fc.integer({ min: 0, max: 3 }), fc.array(step, { maxLength: 25 }), async (awaitAck, maxRetries, steps) => {
-      const policy = awaitAck ? retryPolicy({ maxRetries, initialDelay: 5, maxDelay: 5, timeout: 1_000_000, strategy: "fixed" }) : AT_MOST_ONCE;
-      const { actor, calls, clock } = startRequest({ awaitAck, policy });
-      const seen = new Set<string>();
-      actor.subscribe((s) => seen.add(String(s.value)));
-      seen.add(String(actor.getSnapshot().value));
-      for (const s of steps) {
-        switch (s) {
-          case "SENT":
-            actor.send({ type: "SENT" });
-            break;
-          case "ACK":
-            actor.send({ type: "ACK", baseOffset: 1 });
-            break;
-          case "RETRIABLE":
-            actor.send({ type: "ERROR", error: retriable(), at: clock.now() });
-            break;
-          case "FATAL":
-            actor.send({ type: "ERROR", error: new UnknownTopicError("t"), at: clock.now() });
-            break;
-          case "WAIT":
-            await sleep(clock, 10);
-            break;
+    fc.asyncProperty(
+      fc.boolean(),
+      fc.integer({ min: 0, max: 3 }),
+      fc.array(step, { maxLength: 25 }),
+      async (awaitAck, maxRetries, steps) => {
+        const policy = awaitAck
+          ? retryPolicy({ maxRetries, initialDelay: 5, maxDelay: 5, timeout: 1_000_000, strategy: "fixed" })
+          : AT_MOST_ONCE;
+        const { actor, calls, clock } = startRequest({ awaitAck, policy });
+        const seen = new Set<string>();
+        actor.subscribe((s) => seen.add(String(s.value)));
+        seen.add(String(actor.getSnapshot().value));
+        for (const s of steps) {
+          switch (s) {
+            case "SENT":
+              actor.send({ type: "SENT" });
+              break;
+            case "ACK":
+              actor.send({ type: "ACK", baseOffset: 1 });
+              break;
+            case "RETRIABLE":
+              actor.send({ type: "ERROR", error: retriable(), at: clock.now() });
+              break;
+            case "FATAL":
+              actor.send({ type: "ERROR", error: new UnknownTopicError("t"), at: clock.now() });
+              break;
+            case "WAIT":
+              await sleep(clock, 10);
+              break;
+          }
         }
-      }
-      await sleep(clock, 10);
-      const snapshot = actor.getSnapshot();
-      assert.is(snapshot.context.attempts, calls.transmits.length, "one transmit per attempt");
-      if (!awaitAck) {
-        assert.not.ok(seen.has("backoff"));
-        assert.not.ok(seen.has("delivered"));
-        assert.is(calls.transmits.length, 1);
-      } else {
-        assert.ok(calls.transmits.length <= maxRetries + 1);
-        assert.is(calls.retries.length, calls.transmits.length - 1, "every resend was reported as a retry");
-      }
-      if (snapshot.status === "done") assert.ok(FINAL.has(String(snapshot.value)));
-    }),
+        await sleep(clock, 10);
+        const snapshot = actor.getSnapshot();
+        assert.is(snapshot.context.attempts, calls.transmits.length, "one transmit per attempt");
+        if (!awaitAck) {
+          assert.not.ok(seen.has("backoff"));
+          assert.not.ok(seen.has("delivered"));
+          assert.is(calls.transmits.length, 1);
+        } else {
+          assert.ok(calls.transmits.length <= maxRetries + 1);
+          assert.is(calls.retries.length, calls.transmits.length - 1, "every resend was reported as a retry");
+        }
+        if (snapshot.status === "done") assert.ok(FINAL.has(String(snapshot.value)));
+      },
+    ),
     { numRuns: 300 },
   );
 });

@@ -24,13 +24,29 @@ import {
 } from "../src/index.ts";
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { copiesOf, dec, dupOf, lostOf, proxyToServer, readAll, server, SKIP, uniqueTopic, URL } from "./helpers/nats.ts";
+import {
+  copiesOf,
+  dec,
+  dupOf,
+  lostOf,
+  proxyToServer,
+  readAll,
+  server,
+  SKIP,
+  uniqueTopic,
+  URL,
+} from "./helpers/nats.ts";
 
 const PARTITIONS = 3;
 /** AckWait: how long a crashed member's messages wait before they come again. */
 const SESSION_MS = 1_500;
 
-async function topicWith(admin: NatsTransport, what: string, count: number, framing: Framing = "message"): Promise<string> {
+async function topicWith(
+  admin: NatsTransport,
+  what: string,
+  count: number,
+  framing: Framing = "message",
+): Promise<string> {
   const topic = uniqueTopic(what);
   await admin.createTopic(topic, { partitions: PARTITIONS, framing, storage: "memory" });
   const producer = createProducer(admin, topic, { deliverySemantic: atLeastOnce(), batchSize: 4 * 1024 });
@@ -65,13 +81,25 @@ type Handler = (record: ConsumedRecord, context: HandlerContext) => unknown;
  * connection cut once and must reconnect by itself. Every life ends early once `done()`;
  * the last one also after 20 s.
  */
-async function lives(topic: string, config: ConsumerConfig, handler: Handler, crashes: number[], when: "before" | "after", done: () => Promise<boolean>): Promise<{ crashes: number; cuts: number }> {
+async function lives(
+  topic: string,
+  config: ConsumerConfig,
+  handler: Handler,
+  crashes: number[],
+  when: "before" | "after",
+  done: () => Promise<boolean>,
+): Promise<{ crashes: number; cuts: number }> {
   let crashed = 0;
   let cuts = 0;
   for (let life = 0; life <= crashes.length; life++) {
     const proxy = await proxyToServer();
     const nats = await connectNats({ servers: `127.0.0.1:${proxy.port}` });
-    const consumer = createConsumer(nats, topic, { sessionTimeoutMs: SESSION_MS, heartbeatIntervalMs: 400, requestTimeout: 2_000, ...config });
+    const consumer = createConsumer(nats, topic, {
+      sessionTimeoutMs: SESSION_MS,
+      heartbeatIntervalMs: 400,
+      requestTimeout: 2_000,
+      ...config,
+    });
     const stop = new AbortController();
     let handled = 0;
     let dead = false;
@@ -123,7 +151,14 @@ if (SKIP) {
       const topic = await topicWith(admin, "alo", N, framing);
       const seen: string[] = [];
       const groupId = "alo";
-      const { crashes, cuts } = await lives(topic, { groupId, maxPollRecords: 200 }, (r) => void seen.push(dec(r.value)), [250, 300, 300], "before", async () => new Set(seen).size === N && (await drained(topic, groupId)));
+      const { crashes, cuts } = await lives(
+        topic,
+        { groupId, maxPollRecords: 200 },
+        (r) => void seen.push(dec(r.value)),
+        [250, 300, 300],
+        "before",
+        async () => new Set(seen).size === N && (await drained(topic, groupId)),
+      );
       const { lost, duplicates } = tally(seen, N);
       assert.is(lost, 0, "nothing lost");
       assert.ok(duplicates > 0, "the crashes made the server redeliver what was handled but not acked");
@@ -140,7 +175,14 @@ if (SKIP) {
     const topic = await topicWith(admin, "amo", N);
     const seen: string[] = [];
     const groupId = "amo";
-    const { crashes } = await lives(topic, { groupId, commit: "before-processing", maxPollRecords: 100 }, (r) => void seen.push(dec(r.value)), [250, 300, 300], "before", () => drained(topic, groupId));
+    const { crashes } = await lives(
+      topic,
+      { groupId, commit: "before-processing", maxPollRecords: 100 },
+      (r) => void seen.push(dec(r.value)),
+      [250, 300, 300],
+      "before",
+      () => drained(topic, groupId),
+    );
     assert.is(crashes, 3);
     const { lost, duplicates } = tally(seen, N);
     assert.is(duplicates, 0, "no record processed twice");
@@ -163,7 +205,14 @@ if (SKIP) {
       handled++;
       await context.output!.send(r.key, `out-${dec(r.value).slice(1)}`);
     };
-    const { crashes } = await lives(topic, { groupId, commit: "idempotent", outputTopic: output, maxPollRecords: 200 }, handler, [250, 300, 300], "after", () => drained(topic, groupId));
+    const { crashes } = await lives(
+      topic,
+      { groupId, commit: "idempotent", outputTopic: output, maxPollRecords: 200 },
+      handler,
+      [250, 300, 300],
+      "after",
+      () => drained(topic, groupId),
+    );
     assert.is(crashes, 3);
     const out: string[] = [];
     for (let p = 0; p < PARTITIONS; p++) out.push(...(await readAll(admin, output, p)).map((r) => r.value));
@@ -195,12 +244,14 @@ if (SKIP) {
           await new Promise((resolve) => setTimeout(resolve, 0));
         },
         { signal: stops[i]!.signal },
-      ),
+      )
     );
     await running[0];
     await members[0]!.close();
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && !(new Set(seen).size === N && (await drained(topic, "two")))) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && !(new Set(seen).size === N && (await drained(topic, "two")))) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     stops[1]!.abort();
     await running[1];
     await members[1]!.close();
@@ -213,7 +264,12 @@ if (SKIP) {
   test("manual on JetStream: only committed records stay consumed", async () => {
     const admin = await server();
     const topic = await topicWith(admin, "manual", 30);
-    const first = createConsumer(admin, topic, { groupId: "m", commit: "manual", sessionTimeoutMs: SESSION_MS, heartbeatIntervalMs: 400 });
+    const first = createConsumer(admin, topic, {
+      groupId: "m",
+      commit: "manual",
+      sessionTimeoutMs: SESSION_MS,
+      heartbeatIntervalMs: 400,
+    });
     const handled: ConsumedRecord[] = [];
     const stop = new AbortController();
     await first.run(
@@ -229,7 +285,11 @@ if (SKIP) {
     await first.close();
     // What was not committed comes again (the server counting its earlier delivery); what was, never.
     const again: ConsumedRecord[] = [];
-    const second = createConsumer(admin, topic, { groupId: "m", sessionTimeoutMs: SESSION_MS, heartbeatIntervalMs: 400 });
+    const second = createConsumer(admin, topic, {
+      groupId: "m",
+      sessionTimeoutMs: SESSION_MS,
+      heartbeatIntervalMs: 400,
+    });
     const stop2 = new AbortController();
     const running = second.run((r) => void again.push(r), { signal: stop2.signal });
     while (!(await drained(topic, "m"))) await new Promise((r) => setTimeout(r, 100));
@@ -249,13 +309,20 @@ if (SKIP) {
       const topic = await topicWith(admin, "poison", 20, "batch");
       const dlq = uniqueTopic("dlq");
       if (withDlq) await admin.createTopic(dlq, { partitions: 1, storage: "memory" });
-      const consumer = createConsumer(admin, topic, { groupId: "p", maxDeliveries: 3, sessionTimeoutMs: SESSION_MS, heartbeatIntervalMs: 400, ...(withDlq ? { deadLetterTopic: dlq } : {}) });
+      const consumer = createConsumer(admin, topic, {
+        groupId: "p",
+        maxDeliveries: 3,
+        sessionTimeoutMs: SESSION_MS,
+        heartbeatIntervalMs: 400,
+        ...(withDlq ? { deadLetterTopic: dlq } : {}),
+      });
       const outcomes: ConsumerOutcome[] = [];
       consumer.outcomes$.subscribe((o) => outcomes.push(o));
       const attempts: number[] = [];
       const good = new Set<string>();
       const stop = new AbortController();
-      const finished = (): boolean => good.size === 19 && outcomes.some((o) => o.type === (withDlq ? "dead-lettered" : "exhausted"));
+      const finished = (): boolean =>
+        good.size === 19 && outcomes.some((o) => o.type === (withDlq ? "dead-lettered" : "exhausted"));
       const running = consumer.run(
         (r) => {
           if (dec(r.value) === "r7") {
@@ -277,7 +344,10 @@ if (SKIP) {
         assert.equal(letters.map((r) => r.value), ["r7"]);
         await admin.deleteTopic(dlq);
       } else {
-        const exhausted = outcomes.find((o) => o.type === "exhausted") as Extract<ConsumerOutcome, { type: "exhausted" }>;
+        const exhausted = outcomes.find((o) => o.type === "exhausted") as Extract<
+          ConsumerOutcome,
+          { type: "exhausted" }
+        >;
         const stored = (await readAll(admin, topic, exhausted.partition)).find((r) => r.value === "r7");
         assert.is(exhausted.deliveries, 3);
         // Batch framing: the advisory names the frame; r7 is one of its records.
@@ -309,11 +379,25 @@ if (SKIP) {
     await consumer.close();
 
     const transactional = createProducer(admin, topic, { deliverySemantic: exactlyOnce({ transactionalId: "t" }) });
-    assert.throws(() => createConsumer(admin, topic, { groupId: "t", commit: "transactional", producer: transactional }), (e: unknown) => e instanceof UnsupportedError && /idempotent/.test((e as Error).message));
+    assert.throws(
+      () => createConsumer(admin, topic, { groupId: "t", commit: "transactional", producer: transactional }),
+      (e: unknown) => e instanceof UnsupportedError && /idempotent/.test((e as Error).message),
+    );
     await transactional.close();
-    assert.throws(() => createConsumer(admin, topic, { groupId: "i", commit: "idempotent" }), (e: unknown) => e instanceof ConfigError && /outputTopic/.test((e as Error).message));
-    const idempotent = createConsumer(admin, topic, { groupId: "i", commit: "idempotent", outputTopic: uniqueTopic("nowhere") });
-    assert.instance(await idempotent[Symbol.asyncIterator]().next().catch((e: unknown) => e), ConfigError, "its handler needs the output context");
+    assert.throws(
+      () => createConsumer(admin, topic, { groupId: "i", commit: "idempotent" }),
+      (e: unknown) => e instanceof ConfigError && /outputTopic/.test((e as Error).message),
+    );
+    const idempotent = createConsumer(admin, topic, {
+      groupId: "i",
+      commit: "idempotent",
+      outputTopic: uniqueTopic("nowhere"),
+    });
+    assert.instance(
+      await idempotent[Symbol.asyncIterator]().next().catch((e: unknown) => e),
+      ConfigError,
+      "its handler needs the output context",
+    );
     const unknownOutput = await idempotent.run(() => {}).catch((e: unknown) => e);
     assert.instance(unknownOutput, UnknownTopicError, "an unknown output topic is named before anything is read");
     await idempotent.close();
@@ -322,7 +406,10 @@ if (SKIP) {
     await missing.close();
     const broker = new EmbeddedBroker();
     broker.createTopic("t", { partitions: 1 });
-    assert.throws(() => broker.consumer("t", { groupId: "g", commit: "idempotent" as CommitStrategy, outputTopic: "t" }), (e: unknown) => e instanceof UnsupportedError);
+    assert.throws(
+      () => broker.consumer("t", { groupId: "g", commit: "idempotent" as CommitStrategy, outputTopic: "t" }),
+      (e: unknown) => e instanceof UnsupportedError,
+    );
     await admin.deleteTopic(topic);
     await admin.close();
   });

@@ -32,7 +32,11 @@ async function sendThroughCuts(framing: Framing, semantic: DeliverySemantic, cou
   await admin.createTopic(topic, { partitions: 3, framing, storage: "memory", duplicateWindowMs: 60_000 });
   const proxy = await proxyToServer();
   const nats = await connectNats({ servers: `127.0.0.1:${proxy.port}` });
-  const producer = createProducer(nats, topic, { deliverySemantic: semantic, requestTimeout: 1_000, batchSize: 8 * 1024 });
+  const producer = createProducer(nats, topic, {
+    deliverySemantic: semantic,
+    requestTimeout: 1_000,
+    batchSize: 8 * 1024,
+  });
   const waits: Promise<RecordMetadata | Error>[] = [];
   let cuts = 0;
   for (let i = 0; i < count; i++) {
@@ -88,7 +92,12 @@ if (SKIP) {
     const meta = await nats.request({ api: "metadata", topic }, { timeoutMs: 5_000 });
     assert.ok(meta.ok && meta.partitions === 4);
     assert.is((await jsm.streams.info(streamName(topic))).config.subjects.length, 4);
-    for (const [bad, field] of [[{ partitions: 0 }, "partitions"], [{ partitions: 1, framing: "frames" }, "framing"], [{ partitions: 1, storage: "disk" }, "storage"], [{ partitions: 1, replica: 3 }, "topic.replica"]] as const) {
+    for (
+      const [bad, field] of [[{ partitions: 0 }, "partitions"], [{ partitions: 1, framing: "frames" }, "framing"], [{
+        partitions: 1,
+        storage: "disk",
+      }, "storage"], [{ partitions: 1, replica: 3 }, "topic.replica"]] as const
+    ) {
       const refused = await nats.createTopic(topic, bad as never).catch((e: unknown) => e);
       assert.ok(refused instanceof ConfigError && refused.field === field, `${field}: ${String(refused)}`);
     }
@@ -125,14 +134,22 @@ if (SKIP) {
   for (const framing of ["message", "batch"] as const) {
     const count = framing === "message" ? 3_000 : 10_000;
     test(`${framing} framing, connections cut mid-run: at-least-once loses nothing`, async () => {
-      const run = await sendThroughCuts(framing, atLeastOnce({ maxRetries: 20, initialDelay: 50, maxDelay: 500, timeout: 60_000 }), count);
+      const run = await sendThroughCuts(
+        framing,
+        atLeastOnce({ maxRetries: 20, initialDelay: 50, maxDelay: 500, timeout: 60_000 }),
+        count,
+      );
       assert.ok(run.cuts > 0, "the proxy really cut connections");
       assert.is(lostOf(run.copies), 0);
       assert.ok(run.keys.has("k3"), "keys are read back");
     });
 
     test(`${framing} framing, connections cut mid-run: exactly-once neither loses nor duplicates, in partition order`, async () => {
-      const run = await sendThroughCuts(framing, exactlyOnce({ retry: { maxRetries: 20, initialDelay: 50, maxDelay: 500, timeout: 60_000 } }), count);
+      const run = await sendThroughCuts(
+        framing,
+        exactlyOnce({ retry: { maxRetries: 20, initialDelay: 50, maxDelay: 500, timeout: 60_000 } }),
+        count,
+      );
       assert.ok(run.cuts > 0);
       assert.is(lostOf(run.copies), 0, "lost");
       assert.is(dupOf(run.copies), 0, "duplicated");
@@ -151,7 +168,14 @@ if (SKIP) {
     await producer.flush();
     const all = await readAll(nats, topic, 0);
     assert.equal(all.map((r) => r.value), Array.from({ length: 50 }, (_, i) => `r${i}`));
-    const mid = await nats.request({ api: "fetch", topic, partition: 0, offset: all[17]!.offset, maxRecords: 5, isolation: "read-committed" }, { timeoutMs: 5_000 });
+    const mid = await nats.request({
+      api: "fetch",
+      topic,
+      partition: 0,
+      offset: all[17]!.offset,
+      maxRecords: 5,
+      isolation: "read-committed",
+    }, { timeoutMs: 5_000 });
     assert.ok(mid.ok);
     assert.equal(mid.records.map((r) => dec(r.value)), ["r17", "r18", "r19", "r20", "r21"]);
     assert.is(mid.nextOffset, all[22]!.offset);

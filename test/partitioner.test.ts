@@ -5,9 +5,9 @@ import { murmur2, toPositive } from "../src/producer/murmur2.ts";
 import {
   createPartitioner,
   keyedPartition,
+  type Partitioner,
   roundRobinPartitioner,
   stickyPartitioner,
-  type Partitioner,
 } from "../src/producer/partitioner.ts";
 import { ConfigError } from "../src/errors.ts";
 

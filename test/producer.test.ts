@@ -5,6 +5,7 @@ import { firstValueFrom, toArray } from "rxjs";
 import {
   atLeastOnce,
   atMostOnce,
+  type BatchReport,
   BufferTimeoutError,
   chaos,
   ConfigError,
@@ -15,9 +16,8 @@ import {
   InvalidTopicError,
   MetadataUnavailableError,
   ProducerClosedError,
-  RecordTooLargeError,
-  type BatchReport,
   type ProducerConfig,
+  RecordTooLargeError,
   type Request,
   type Transport,
   UndeliveredRecordsError,
@@ -97,7 +97,10 @@ test("wrong types and oversized records are refused, and nothing already accepte
 
 test("unknown and invalid topics get typed errors", async () => {
   const { broker, transport } = setup();
-  assert.throws(() => broker.producer("missing"), (e: unknown) => e instanceof UnknownTopicError && e.topic === "missing");
+  assert.throws(
+    () => broker.producer("missing"),
+    (e: unknown) => e instanceof UnknownTopicError && e.topic === "missing",
+  );
   assert.throws(() => createProducer(transport, "bad topic!"), (e: unknown) => e instanceof InvalidTopicError);
   const producer = createProducer(transport, "missing", { clock: broker.clock });
   assert.instance(await rejection(producer.send(null, "v")), UnknownTopicError);
@@ -207,7 +210,9 @@ test("flush() settles every partition and reports all failures, not just the fir
   assert.instance(error, UndeliveredRecordsError);
   assert.is((error as UndeliveredRecordsError).records, 9);
   assert.is((error as UndeliveredRecordsError).errors.length, 3, "one failed batch per partition");
-  assert.ok((error as UndeliveredRecordsError).errors.every((e) => e instanceof DeliveryFailedError && e.attempts === 2));
+  assert.ok(
+    (error as UndeliveredRecordsError).errors.every((e) => e instanceof DeliveryFailedError && e.attempts === 2),
+  );
 });
 
 test("outcome$ of one record, and batches$ with every retry", async () => {
@@ -235,13 +240,17 @@ test("outcome$ of one record, and batches$ with every retry", async () => {
   const outcome = await firstValueFrom(outputs[3]!.outcome$);
   assert.is(outcome.status, "delivered");
   assert.is(outcome.status === "delivered" && outcome.offset, (await outputs[3]!.wait()).offset);
-  assert.equal(await firstValueFrom(outputs[0]!.outcome$.pipe(toArray())), [await firstValueFrom(outputs[0]!.outcome$)]);
+  assert.equal(await firstValueFrom(outputs[0]!.outcome$.pipe(toArray())), [
+    await firstValueFrom(outputs[0]!.outcome$),
+  ]);
 });
 
 test("outcomes$ covers records settled while subscribed, one outcome each", async () => {
   const { producer } = setup({ deliverySemantic: atMostOnce() }, 3);
   const seen: string[] = [];
-  const subscription = producer.outcomes$.subscribe((o) => seen.push(`${o.status}:${new TextDecoder().decode(o.value)}`));
+  const subscription = producer.outcomes$.subscribe((o) =>
+    seen.push(`${o.status}:${new TextDecoder().decode(o.value)}`)
+  );
   for (let i = 0; i < 30; i++) await producer.send(`k${i}`, `v${i}`);
   await producer.flush();
   subscription.unsubscribe();

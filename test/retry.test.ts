@@ -9,12 +9,12 @@ import {
   RequestTimedOutError,
 } from "../src/errors.ts";
 import {
-  DEFAULT_RETRY_POLICY,
   backoffDelay,
   backoffDelays,
   decideRetry,
-  retryPolicy,
+  DEFAULT_RETRY_POLICY,
   type RetryPolicy,
+  retryPolicy,
   type RetryStrategy,
 } from "../src/internal.ts";
 
@@ -86,13 +86,21 @@ test("retryPolicy rejects an input that is not an object", () => {
 });
 
 test("retryPolicy names unknown keys instead of ignoring them", () => {
-  throwsConfig(() => retryPolicy({ maxRetry: 3 } as unknown as Partial<RetryPolicy>), "retry.maxRetry", ["maxRetry", "maxRetries"]);
-  throwsConfig(() => retryPolicy({ backoff: "fixed" } as unknown as Partial<RetryPolicy>), "retry.backoff", ["backoff"]);
+  throwsConfig(() => retryPolicy({ maxRetry: 3 } as unknown as Partial<RetryPolicy>), "retry.maxRetry", [
+    "maxRetry",
+    "maxRetries",
+  ]);
+  throwsConfig(() => retryPolicy({ backoff: "fixed" } as unknown as Partial<RetryPolicy>), "retry.backoff", [
+    "backoff",
+  ]);
 });
 
 test("retryPolicy prefixes the field with its config path", () => {
   throwsConfig(() => retryPolicy({ maxDelay: -1 }, "deliverySemantic.retry"), "deliverySemantic.retry.maxDelay");
-  throwsConfig(() => retryPolicy(null as unknown as Partial<RetryPolicy>, "deliverySemantic.retry"), "deliverySemantic.retry");
+  throwsConfig(
+    () => retryPolicy(null as unknown as Partial<RetryPolicy>, "deliverySemantic.retry"),
+    "deliverySemantic.retry",
+  );
 });
 
 test("retryPolicy validates maxRetries", () => {
@@ -104,7 +112,10 @@ test("retryPolicy validates maxRetries", () => {
 test("retryPolicy validates initialDelay and maxDelay", () => {
   for (const key of ["initialDelay", "maxDelay"] as const) {
     for (const bad of [-1, -0.001, Number.NaN, Number.POSITIVE_INFINITY, "10", null]) {
-      throwsConfig(() => retryPolicy({ [key]: bad, ...(key === "initialDelay" ? { maxDelay: 1e9 } : {}) }), `retry.${key}`);
+      throwsConfig(
+        () => retryPolicy({ [key]: bad, ...(key === "initialDelay" ? { maxDelay: 1e9 } : {}) }),
+        `retry.${key}`,
+      );
     }
   }
 });
@@ -124,7 +135,11 @@ test("retryPolicy rejects maxDelay below initialDelay", () => {
 
 test("retryPolicy names the allowed strategies", () => {
   for (const bad of ["linear", "Exponential", "", 1]) {
-    throwsConfig(() => retryPolicy({ strategy: bad as RetryStrategy }), "retry.strategy", ['"fixed"', '"fibonacci"', '"exponential"']);
+    throwsConfig(() => retryPolicy({ strategy: bad as RetryStrategy }), "retry.strategy", [
+      '"fixed"',
+      '"fibonacci"',
+      '"exponential"',
+    ]);
   }
 });
 
@@ -137,9 +152,21 @@ test("retryPolicy validates jitter", () => {
 // --- backoff --------------------------------------------------------------------------
 
 test("exponential is initialDelay ** n, capped (the seed example)", () => {
-  const policy = retryPolicy({ maxRetries: 5, initialDelay: 10, maxDelay: 2000, timeout: 10_000, strategy: "exponential" });
+  const policy = retryPolicy({
+    maxRetries: 5,
+    initialDelay: 10,
+    maxDelay: 2000,
+    timeout: 10_000,
+    strategy: "exponential",
+  });
   assert.equal(backoffDelays(policy), [10, 100, 1000, 2000, 2000]);
-  assert.equal(backoffDelays(retryPolicy({ initialDelay: 2, maxDelay: 1e9, strategy: "exponential" }), 5), [2, 4, 8, 16, 32]);
+  assert.equal(backoffDelays(retryPolicy({ initialDelay: 2, maxDelay: 1e9, strategy: "exponential" }), 5), [
+    2,
+    4,
+    8,
+    16,
+    32,
+  ]);
 });
 
 test("fibonacci is initialDelay * fib(n)", () => {
@@ -164,8 +191,19 @@ test("every strategy is capped by maxDelay", () => {
     const policy = retryPolicy({ initialDelay: 10, maxDelay: 25, strategy });
     for (const delay of backoffDelays(policy, 12)) assert.ok(delay <= 25, `${strategy}: ${delay} > 25`);
   }
-  assert.equal(backoffDelays(retryPolicy({ initialDelay: 10, maxDelay: 25, strategy: "fibonacci" }), 6), [10, 10, 20, 25, 25, 25]);
-  assert.equal(backoffDelays(retryPolicy({ initialDelay: 10, maxDelay: 25, strategy: "exponential" }), 3), [10, 25, 25]);
+  assert.equal(backoffDelays(retryPolicy({ initialDelay: 10, maxDelay: 25, strategy: "fibonacci" }), 6), [
+    10,
+    10,
+    20,
+    25,
+    25,
+    25,
+  ]);
+  assert.equal(backoffDelays(retryPolicy({ initialDelay: 10, maxDelay: 25, strategy: "exponential" }), 3), [
+    10,
+    25,
+    25,
+  ]);
   assert.equal(backoffDelays(retryPolicy({ initialDelay: 10, maxDelay: 10, strategy: "fixed" }), 3), [10, 10, 10]);
 });
 
@@ -176,7 +214,10 @@ test("huge retry numbers cap instead of overflowing to NaN", () => {
       for (const retry of [1, 100, 1500, 5000, 1e6, Number.MAX_SAFE_INTEGER]) {
         for (const r of [0, 0.5, 0.999999]) {
           const delay = backoffDelay(policy, retry, () => r);
-          assert.ok(Number.isFinite(delay) && delay >= 0 && delay <= policy.maxDelay, `${strategy} ${initialDelay} ${retry}: ${delay}`);
+          assert.ok(
+            Number.isFinite(delay) && delay >= 0 && delay <= policy.maxDelay,
+            `${strategy} ${initialDelay} ${retry}: ${delay}`,
+          );
         }
       }
     }
@@ -225,7 +266,13 @@ test("jitter extremes: random 0 and 1 give -jitter and +jitter, still capped", (
 
 // --- decideRetry ----------------------------------------------------------------------
 
-const seedPolicy = retryPolicy({ maxRetries: 5, initialDelay: 10, maxDelay: 2000, timeout: 10_000, strategy: "exponential" });
+const seedPolicy = retryPolicy({
+  maxRetries: 5,
+  initialDelay: 10,
+  maxDelay: 2000,
+  timeout: 10_000,
+  strategy: "exponential",
+});
 
 test("decideRetry retries a retriable error with the backoff delay", () => {
   assert.equal(decideRetry(seedPolicy, 1, 0, new RequestTimedOutError(100)), { retry: true, delay: 10 });
@@ -234,11 +281,16 @@ test("decideRetry retries a retriable error with the backoff delay", () => {
 });
 
 test("decideRetry never retries a non-retriable error", () => {
-  for (const error of [new InvalidRecordError("value", "x"), new Error("boom"), "boom", undefined, { retriable: true }]) {
+  for (
+    const error of [new InvalidRecordError("value", "x"), new Error("boom"), "boom", undefined, { retriable: true }]
+  ) {
     assert.equal(decideRetry(seedPolicy, 1, 0, error), { retry: false, reason: "not-retriable" });
   }
   // Checked first: even with no retries or time left, the reason is the error itself.
-  assert.equal(decideRetry(seedPolicy, 99, 99_999, new InvalidRecordError("value", "x")), { retry: false, reason: "not-retriable" });
+  assert.equal(decideRetry(seedPolicy, 99, 99_999, new InvalidRecordError("value", "x")), {
+    retry: false,
+    reason: "not-retriable",
+  });
 });
 
 test("decideRetry stops after maxRetries retries", () => {
@@ -247,7 +299,10 @@ test("decideRetry stops after maxRetries retries", () => {
   const once = retryPolicy({ maxRetries: 0 });
   assert.equal(decideRetry(once, 1, 0, new RequestTimedOutError(100)), { retry: false, reason: "max-retries" });
   // Checked before the timeout.
-  assert.equal(decideRetry(seedPolicy, 6, 10_000, new RequestTimedOutError(100)), { retry: false, reason: "max-retries" });
+  assert.equal(decideRetry(seedPolicy, 6, 10_000, new RequestTimedOutError(100)), {
+    retry: false,
+    reason: "max-retries",
+  });
 });
 
 test("decideRetry refuses a retry that would start at or after the timeout", () => {
@@ -270,7 +325,9 @@ test("decideRetry applies jitter through the injected random", () => {
 test("decideRetry rejects nonsense counters", () => {
   const error = new DisconnectedError();
   for (const bad of [0, -1, 1.5, Number.NaN]) assert.throws(() => decideRetry(seedPolicy, bad, 0, error), RangeError);
-  for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) assert.throws(() => decideRetry(seedPolicy, 1, bad, error), RangeError);
+  for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(() => decideRetry(seedPolicy, 1, bad, error), RangeError);
+  }
 });
 
 test("a full run makes 1 + maxRetries attempts and sleeps the documented delays", () => {
@@ -306,10 +363,15 @@ const policyArbitrary = fc
 
 test("property: delays are finite and within [0, maxDelay]", () => {
   fc.assert(
-    fc.property(policyArbitrary, fc.integer({ min: 1, max: 5000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (policy, n, r) => {
-      const delay = backoffDelay(policy, n, () => r);
-      return Number.isFinite(delay) && delay >= 0 && delay <= policy.maxDelay;
-    }),
+    fc.property(
+      policyArbitrary,
+      fc.integer({ min: 1, max: 5000 }),
+      fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+      (policy, n, r) => {
+        const delay = backoffDelay(policy, n, () => r);
+        return Number.isFinite(delay) && delay >= 0 && delay <= policy.maxDelay;
+      },
+    ),
     { numRuns: 500 },
   );
 });

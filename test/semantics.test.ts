@@ -4,7 +4,13 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { atLeastOnce, atMostOnce, DeliveryFailedError, RequestTimedOutError, UndeliveredRecordsError } from "../src/index.ts";
+import {
+  atLeastOnce,
+  atMostOnce,
+  DeliveryFailedError,
+  RequestTimedOutError,
+  UndeliveredRecordsError,
+} from "../src/index.ts";
 import { assertWaitsMatchLog, idsHitBy, idsWhere, produceThroughChaos, type Run } from "./helpers/reconcile.ts";
 
 const patient = atLeastOnce({ maxRetries: 100, initialDelay: 1, maxDelay: 50, timeout: 1_000_000, strategy: "fixed" });
@@ -14,7 +20,11 @@ function sorted(ids: Iterable<number>): number[] {
 }
 
 test("at-most-once with dropped requests: the lost records are exactly those dropped, none duplicated", async () => {
-  const run = await produceThroughChaos({ seed: 11, faults: { dropRequest: 0.05 }, config: { deliverySemantic: atMostOnce(), batchSize: 400 } });
+  const run = await produceThroughChaos({
+    seed: 11,
+    faults: { dropRequest: 0.05 },
+    config: { deliverySemantic: atMostOnce(), batchSize: 400 },
+  });
   const dropped = sorted(idsHitBy(run, "drop-request"));
   assert.ok(dropped.length > 100, `the seed must actually drop something (dropped ${dropped.length})`);
   assert.equal(idsWhere(run, (n) => n > 1), [], "no record is duplicated");
@@ -38,13 +48,24 @@ test("at-most-once with dropped requests: the lost records are exactly those dro
 });
 
 test("at-most-once with dropped responses: records land once, wait() still reports the lost reply", async () => {
-  const run = await produceThroughChaos({ seed: 12, faults: { dropResponse: 0.05 }, config: { deliverySemantic: atMostOnce(), batchSize: 400 } });
+  const run = await produceThroughChaos({
+    seed: 12,
+    faults: { dropResponse: 0.05 },
+    config: { deliverySemantic: atMostOnce(), batchSize: 400 },
+  });
   assert.equal(idsWhere(run, (n) => n !== 1), [], "every record exactly once: nothing was resent");
-  assert.equal(sorted(run.waits.flatMap((w, id) => (w instanceof Error ? [id] : []))), sorted(idsHitBy(run, "drop-response")));
+  assert.equal(
+    sorted(run.waits.flatMap((w, id) => (w instanceof Error ? [id] : []))),
+    sorted(idsHitBy(run, "drop-response")),
+  );
 });
 
 test("at-least-once with dropped requests and responses: nothing lost, duplicates = records of lost acks", async () => {
-  const run = await produceThroughChaos({ seed: 21, faults: { dropRequest: 0.05, dropResponse: 0.05 }, config: { deliverySemantic: patient, batchSize: 400 } });
+  const run = await produceThroughChaos({
+    seed: 21,
+    faults: { dropRequest: 0.05, dropResponse: 0.05 },
+    config: { deliverySemantic: patient, batchSize: 400 },
+  });
   assert.equal(idsWhere(run, (n) => n === 0), [], "no record is lost");
   const lostAcks = idsHitBy(run, "drop-response");
   assert.ok(lostAcks.length > 100, "the seed must actually lose acks");
@@ -72,8 +93,14 @@ test("at-least-once survives disconnects and duplicated requests without loss", 
 
 test("exhausted policies: the failed outcomes are exactly the records missing from the log", async () => {
   const stingy = atLeastOnce({ maxRetries: 2, initialDelay: 1, maxDelay: 1, strategy: "fixed" });
-  const run = await produceThroughChaos({ seed: 31, faults: { dropRequest: 0.4 }, config: { deliverySemantic: stingy, batchSize: 400 } });
-  const failed = sorted(run.outcomes.flatMap((o) => (o.status === "failed" ? [Number(new TextDecoder().decode(o.value).slice(1))] : [])));
+  const run = await produceThroughChaos({
+    seed: 31,
+    faults: { dropRequest: 0.4 },
+    config: { deliverySemantic: stingy, batchSize: 400 },
+  });
+  const failed = sorted(
+    run.outcomes.flatMap((o) => (o.status === "failed" ? [Number(new TextDecoder().decode(o.value).slice(1))] : [])),
+  );
   assert.ok(failed.length > 0, "the seed must exhaust some policies");
   assert.equal(failed, idsWhere(run, (n) => n === 0));
   for (const id of failed) {
@@ -90,7 +117,11 @@ test("exhausted policies: the failed outcomes are exactly the records missing fr
 
 test("a record is never missing without a failed outcome, even when lost acks make failure ambiguous", async () => {
   const stingy = atLeastOnce({ maxRetries: 1, initialDelay: 1, maxDelay: 1, strategy: "fixed" });
-  const run = await produceThroughChaos({ seed: 32, faults: { dropRequest: 0.3, dropResponse: 0.3 }, config: { deliverySemantic: stingy, batchSize: 400 } });
+  const run = await produceThroughChaos({
+    seed: 32,
+    faults: { dropRequest: 0.3, dropResponse: 0.3 },
+    config: { deliverySemantic: stingy, batchSize: 400 },
+  });
   const failed = new Set(run.waits.flatMap((w, id) => (w instanceof Error ? [id] : [])));
   const missing = idsWhere(run, (n) => n === 0);
   assert.ok(missing.length > 0);
@@ -100,7 +131,12 @@ test("a record is never missing without a failed outcome, even when lost acks ma
 
 test("the policy timeout bounds all attempts: no attempt starts after it", async () => {
   const bounded = atLeastOnce({ maxRetries: 1000, initialDelay: 10, maxDelay: 10, timeout: 500, strategy: "fixed" });
-  const run = await produceThroughChaos({ records: 100, seed: 33, faults: { dropRequest: 1, apis: ["produce"] }, config: { deliverySemantic: bounded, batchSize: 100_000 } });
+  const run = await produceThroughChaos({
+    records: 100,
+    seed: 33,
+    faults: { dropRequest: 1, apis: ["produce"] },
+    config: { deliverySemantic: bounded, batchSize: 100_000 },
+  });
   const errors = run.waits.filter((w): w is DeliveryFailedError => w instanceof DeliveryFailedError);
   assert.is(errors.length, 100);
   assert.ok(errors.every((e) => e.reason === "timeout"));
@@ -108,7 +144,10 @@ test("the policy timeout bounds all attempts: no attempt starts after it", async
 });
 
 test("the same seed gives the same faults and the same outcome counts; another seed differs", async () => {
-  const profile = { faults: { dropRequest: 0.05, dropResponse: 0.05, disconnect: 0.01 }, config: { deliverySemantic: patient, batchSize: 400 } };
+  const profile = {
+    faults: { dropRequest: 0.05, dropResponse: 0.05, disconnect: 0.01 },
+    config: { deliverySemantic: patient, batchSize: 400 },
+  };
   const summary = (run: Run) => ({
     faults: run.faults.map((f) => f.kind).join(","),
     copies: run.copies.join(""),

@@ -14,7 +14,13 @@ import {
 } from "../src/errors.ts";
 import { sleep } from "../src/runtime/clock.ts";
 import { VirtualClock } from "../src/runtime/virtual-clock.ts";
-import type { Ack, FetchResponse, Isolation, ProduceResponse, TransactionalIdentity } from "../src/transport/protocol.ts";
+import type {
+  Ack,
+  FetchResponse,
+  Isolation,
+  ProduceResponse,
+  TransactionalIdentity,
+} from "../src/transport/protocol.ts";
 import type { Transport } from "../src/transport/transport.ts";
 
 // ---- helpers -------------------------------------------------------------------------
@@ -36,16 +42,28 @@ interface Txn extends TransactionalIdentity {
   readonly seq: Map<number, number>;
 }
 
-async function init(t: Transport, transactionalId: string, extra: { transactionTimeoutMs?: number; producerId?: number; epoch?: number } = {}): Promise<Txn> {
+async function init(
+  t: Transport,
+  transactionalId: string,
+  extra: { transactionTimeoutMs?: number; producerId?: number; epoch?: number } = {},
+): Promise<Txn> {
   const answer = await t.request({ api: "initProducerId", transactionalId, ...extra }, OPTS);
   if (!answer.ok) throw new Error(`initProducerId failed: ${JSON.stringify(answer.error)}`);
   return { transactionalId, producerId: answer.producerId, epoch: answer.epoch, seq: new Map() };
 }
 
-const identity = (p: Txn): TransactionalIdentity => ({ transactionalId: p.transactionalId, producerId: p.producerId, epoch: p.epoch });
+const identity = (p: Txn): TransactionalIdentity => ({
+  transactionalId: p.transactionalId,
+  producerId: p.producerId,
+  epoch: p.epoch,
+});
 
 function addPartitions(t: Transport, p: Txn, partitions: number[], topic = "t"): Promise<Ack> {
-  return t.request({ api: "addPartitionsToTxn", ...identity(p), partitions: partitions.map((partition) => ({ topic, partition })) }, OPTS);
+  return t.request({
+    api: "addPartitionsToTxn",
+    ...identity(p),
+    partitions: partitions.map((partition) => ({ topic, partition })),
+  }, OPTS);
 }
 
 /** A transactional write; the sequence advances only when the broker appended it. */
@@ -71,7 +89,15 @@ async function write(t: Transport, p: Txn, values: string[], partition = 0): Pro
 
 function plainWrite(t: Transport, values: string[], partition = 0): Promise<ProduceResponse> {
   return t.request(
-    { api: "produce", topic: "t", partition, isolation: "read-uncommitted", timeoutMs: 30_000, keys: values.map(() => null), values: values.map(enc) },
+    {
+      api: "produce",
+      topic: "t",
+      partition,
+      isolation: "read-uncommitted",
+      timeoutMs: 30_000,
+      keys: values.map(() => null),
+      values: values.map(enc),
+    },
     OPTS,
   );
 }
@@ -80,8 +106,18 @@ function endTxn(t: Transport, p: Txn, commit: boolean): Promise<Ack> {
   return t.request({ api: "endTxn", ...identity(p), commit }, OPTS);
 }
 
-function commitOffsets(t: Transport, p: Txn, groupId: string, offsets: { partition: number; offset: number }[]): Promise<Ack> {
-  return t.request({ api: "txnOffsetCommit", ...identity(p), groupId, offsets: offsets.map((o) => ({ topic: "t", ...o })) }, OPTS);
+function commitOffsets(
+  t: Transport,
+  p: Txn,
+  groupId: string,
+  offsets: { partition: number; offset: number }[],
+): Promise<Ack> {
+  return t.request({
+    api: "txnOffsetCommit",
+    ...identity(p),
+    groupId,
+    offsets: offsets.map((o) => ({ topic: "t", ...o })),
+  }, OPTS);
 }
 
 async function offsetFetch(t: Transport, groupId: string, partition = 0): Promise<number | null> {
@@ -99,19 +135,40 @@ interface Fetched {
   logEndOffset: number;
 }
 
-async function fetch(t: Transport, isolation: Isolation, offset = 0, maxRecords = 1000, partition = 0): Promise<Fetched> {
-  const answer: FetchResponse = await t.request({ api: "fetch", topic: "t", partition, offset, maxRecords, isolation }, OPTS);
+async function fetch(
+  t: Transport,
+  isolation: Isolation,
+  offset = 0,
+  maxRecords = 1000,
+  partition = 0,
+): Promise<Fetched> {
+  const answer: FetchResponse = await t.request(
+    { api: "fetch", topic: "t", partition, offset, maxRecords, isolation },
+    OPTS,
+  );
   if (!answer.ok) throw new Error(`fetch failed: ${JSON.stringify(answer.error)}`);
   const { nextOffset, lastStableOffset, highWatermark, logEndOffset } = answer;
-  return { values: answer.records.map((r) => decoder.decode(r.value)), offsets: answer.records.map((r) => r.offset), nextOffset, lastStableOffset, highWatermark, logEndOffset };
+  return {
+    values: answer.records.map((r) => decoder.decode(r.value)),
+    offsets: answer.records.map((r) => r.offset),
+    nextOffset,
+    lastStableOffset,
+    highWatermark,
+    logEndOffset,
+  };
 }
 
 /** Reads everything a consumer would, `maxRecords` at a time, following nextOffset; fails if it stops advancing. */
-async function drain(t: Transport, isolation: Isolation, maxRecords = 1, partition = 0): Promise<{ values: string[]; offsets: number[]; end: number }> {
+async function drain(
+  t: Transport,
+  isolation: Isolation,
+  maxRecords = 1,
+  partition = 0,
+): Promise<{ values: string[]; offsets: number[]; end: number }> {
   const values: string[] = [];
   const offsets: number[] = [];
   let offset = 0;
-  for (let rounds = 0; ; rounds++) {
+  for (let rounds = 0;; rounds++) {
     assert.ok(rounds < 10_000, "the reader loops");
     const page = await fetch(t, isolation, offset, maxRecords, partition);
     values.push(...page.values);
@@ -163,7 +220,13 @@ test("an open transaction holds read-committed readers at the LSO; read-uncommit
   assert.is(after.lastStableOffset, 5);
   assert.is(after.logEndOffset, 5, "the marker took an offset");
   assert.equal((await fetch(t, "read-uncommitted")).values, ["p0", "t0", "t1", "p1"], "markers are never returned");
-  assert.equal(broker.transaction("tx"), { producerId: p.producerId, epoch: 0, state: "complete-commit", partitions: 0, pendingOffsets: 0 });
+  assert.equal(broker.transaction("tx"), {
+    producerId: p.producerId,
+    epoch: 0,
+    state: "complete-commit",
+    partitions: 0,
+    pendingOffsets: 0,
+  });
   await t.close();
 });
 
@@ -304,12 +367,31 @@ test("a non-transactional write from a producer whose transaction is open in the
   ok(await write(t, p, ["t0"]));
   const { transactionalId: _, ...withoutTxn } = identity(p);
   const answer = await t.request(
-    { api: "produce", topic: "t", partition: 0, isolation: "read-uncommitted", timeoutMs: 1000, keys: [null], values: [enc("x")], ...withoutTxn, baseSequence: 1 },
+    {
+      api: "produce",
+      topic: "t",
+      partition: 0,
+      isolation: "read-uncommitted",
+      timeoutMs: 1000,
+      keys: [null],
+      values: [enc("x")],
+      ...withoutTxn,
+      baseSequence: 1,
+    },
     OPTS,
   );
   assert.instance(failed(answer), InvalidTxnStateError);
   const noProducerId = await t.request(
-    { api: "produce", topic: "t", partition: 0, isolation: "read-uncommitted", timeoutMs: 1000, keys: [null], values: [enc("x")], transactionalId: "tx" },
+    {
+      api: "produce",
+      topic: "t",
+      partition: 0,
+      isolation: "read-uncommitted",
+      timeoutMs: 1000,
+      keys: [null],
+      values: [enc("x")],
+      transactionalId: "tx",
+    },
     OPTS,
   );
   assert.is(failed(noProducerId).code, "REQUEST_INVALID");
@@ -329,15 +411,23 @@ test("a second initProducerId for the id aborts the open transaction and fences 
   const fresh = await init(t, "tx");
   assert.is(fresh.producerId, old.producerId);
   assert.is(fresh.epoch, old.epoch + 1);
-  assert.equal(broker.transaction("tx"), { producerId: old.producerId, epoch: 1, state: "empty", partitions: 0, pendingOffsets: 0 });
+  assert.equal(broker.transaction("tx"), {
+    producerId: old.producerId,
+    epoch: 1,
+    state: "empty",
+    partitions: 0,
+    pendingOffsets: 0,
+  });
 
-  for (const answer of [
-    await write(t, old, ["z2"], 0),
-    await addPartitions(t, old, [0]),
-    await commitOffsets(t, old, "g", [{ partition: 0, offset: 8 }]),
-    await endTxn(t, old, true),
-    await endTxn(t, old, false),
-  ]) {
+  for (
+    const answer of [
+      await write(t, old, ["z2"], 0),
+      await addPartitions(t, old, [0]),
+      await commitOffsets(t, old, "g", [{ partition: 0, offset: 8 }]),
+      await endTxn(t, old, true),
+      await endTxn(t, old, false),
+    ]
+  ) {
     const error = failed(answer);
     assert.instance(error, ProducerFencedError);
     assert.is(error.code, "PRODUCER_FENCED");
@@ -370,12 +460,25 @@ test("a transaction past its timeout is aborted and its epoch bumped; its reques
   assert.is(broker.transaction("tx")!.state, "ongoing");
   assert.is(broker.partition("t", 0).lastStableOffset, 0);
   await sleep(clock, 1);
-  assert.equal(broker.transaction("tx"), { producerId: p.producerId, epoch: 1, state: "complete-abort", partitions: 0, pendingOffsets: 0 });
+  assert.equal(broker.transaction("tx"), {
+    producerId: p.producerId,
+    epoch: 1,
+    state: "complete-abort",
+    partitions: 0,
+    pendingOffsets: 0,
+  });
   assert.is(broker.partition("t", 0).lastStableOffset, 2, "the abort marker released the readers");
   assert.equal((await fetch(t, "read-committed")).values, []);
   assert.is(await offsetFetch(t, "g"), null);
 
-  for (const answer of [await write(t, p, ["late"]), await addPartitions(t, p, [0]), await commitOffsets(t, p, "g", []), await endTxn(t, p, true)]) {
+  for (
+    const answer of [
+      await write(t, p, ["late"]),
+      await addPartitions(t, p, [0]),
+      await commitOffsets(t, p, "g", []),
+      await endTxn(t, p, true),
+    ]
+  ) {
     const error = failed(answer);
     assert.instance(error, TransactionTimedOutError);
     assert.is(error.code, "TRANSACTION_TIMED_OUT");
@@ -421,7 +524,13 @@ test("the transaction timeout counts from the transaction's start, and a finishe
   const pending = clock.pending;
   await sleep(clock, 10_000);
   assert.is(clock.pending, pending);
-  assert.equal(broker.transaction("tx"), { producerId: p.producerId, epoch: 1, state: "complete-commit", partitions: 0, pendingOffsets: 0 });
+  assert.equal(broker.transaction("tx"), {
+    producerId: p.producerId,
+    epoch: 1,
+    state: "complete-commit",
+    partitions: 0,
+    pendingOffsets: 0,
+  });
   await t.close();
 });
 
@@ -435,7 +544,9 @@ test("transaction timeouts: 60 s by default, at most transactionTimeoutMaxMs (90
   assert.is(broker.transaction("tx")!.state, "complete-abort");
 
   assert.is((await init(t, "long", { transactionTimeoutMs: 900_000 })).epoch, 0);
-  const tooLong = failed(await t.request({ api: "initProducerId", transactionalId: "longer", transactionTimeoutMs: 900_001 }, OPTS));
+  const tooLong = failed(
+    await t.request({ api: "initProducerId", transactionalId: "longer", transactionTimeoutMs: 900_001 }, OPTS),
+  );
   assert.is(tooLong.code, "CONFIG_INVALID");
   assert.ok(tooLong.message.includes("transactionTimeoutMs"), tooLong.message);
   const rebuilt = errorFromWire(tooLong);
@@ -468,7 +579,15 @@ test("group offsets commit with the transaction and are dropped when it aborts",
 
   ok(await addPartitions(t, p, [0]));
   ok(await write(t, p, ["out"]));
-  ok(await t.request({ api: "txnOffsetCommit", ...identity(p), groupId: "g", generation: 3, offsets: [{ topic: "t", partition: 0, offset: 6 }] }, OPTS));
+  ok(
+    await t.request({
+      api: "txnOffsetCommit",
+      ...identity(p),
+      groupId: "g",
+      generation: 3,
+      offsets: [{ topic: "t", partition: 0, offset: 6 }],
+    }, OPTS),
+  );
   ok(await endTxn(t, p, false));
   assert.is(await offsetFetch(t, "g", 0), 5, "the aborted transaction's offsets were dropped");
   assert.is(broker.committedOffset("g", "t", 0), 5);
@@ -514,10 +633,15 @@ test("bad requests are answered with typed errors", async () => {
   const unknown = failed(await addPartitions(t, { ...p, transactionalId: "nobody" }, [0]));
   assert.instance(unknown, InvalidProducerIdMappingError);
   assert.ok(unknown.message.includes("nobody"), unknown.message);
-  assert.instance(failed(await addPartitions(t, { ...p, producerId: p.producerId + 100 }, [0])), InvalidProducerIdMappingError);
+  assert.instance(
+    failed(await addPartitions(t, { ...p, producerId: p.producerId + 100 }, [0])),
+    InvalidProducerIdMappingError,
+  );
   assert.is(failed(await addPartitions(t, { ...p, epoch: p.epoch + 1 }, [0])).code, "INVALID_PRODUCER_EPOCH");
 
-  const tooLong = failed(await t.request({ api: "initProducerId", transactionalId: "slow", transactionTimeoutMs: 10_001 }, OPTS));
+  const tooLong = failed(
+    await t.request({ api: "initProducerId", transactionalId: "slow", transactionTimeoutMs: 10_001 }, OPTS),
+  );
   assert.is(tooLong.code, "CONFIG_INVALID");
   assert.ok(tooLong.message.includes("transactionTimeoutMs"), tooLong.message);
   const rebuilt = errorFromWire(tooLong);
@@ -535,15 +659,29 @@ test("bad requests are answered with typed errors", async () => {
   assert.is(failed(await commitOffsets(t, p, "g", [{ partition: 5, offset: 1 }])).code, "PARTITION_UNKNOWN");
   assert.is(failed(await commitOffsets(t, p, "", [{ partition: 0, offset: 1 }])).code, "REQUEST_INVALID");
   assert.is(failed(await commitOffsets(t, p, "g", [{ partition: 0, offset: -1 }])).code, "REQUEST_INVALID");
-  assert.is(failed(await t.request({ api: "offsetFetch", groupId: "g", topic: "t", partition: 9 }, OPTS)).code, "PARTITION_UNKNOWN");
+  assert.is(
+    failed(await t.request({ api: "offsetFetch", groupId: "g", topic: "t", partition: 9 }, OPTS)).code,
+    "PARTITION_UNKNOWN",
+  );
   assert.is(broker.transaction("tx")!.state, "empty");
 
   // A fresh id given someone else's producer id is a mapping error; an old epoch is fenced.
   const other = await init(t, "other");
-  assert.instance(failed(await t.request({ api: "initProducerId", transactionalId: "tx", producerId: other.producerId, epoch: 0 }, OPTS)), InvalidProducerIdMappingError);
-  assert.instance(failed(await t.request({ api: "initProducerId", producerId: other.producerId, epoch: 0 }, OPTS)), InvalidProducerIdMappingError);
+  assert.instance(
+    failed(
+      await t.request({ api: "initProducerId", transactionalId: "tx", producerId: other.producerId, epoch: 0 }, OPTS),
+    ),
+    InvalidProducerIdMappingError,
+  );
+  assert.instance(
+    failed(await t.request({ api: "initProducerId", producerId: other.producerId, epoch: 0 }, OPTS)),
+    InvalidProducerIdMappingError,
+  );
   await init(t, "tx");
-  assert.instance(failed(await t.request({ api: "initProducerId", transactionalId: "tx", producerId: p.producerId, epoch: 0 }, OPTS)), ProducerFencedError);
+  assert.instance(
+    failed(await t.request({ api: "initProducerId", transactionalId: "tx", producerId: p.producerId, epoch: 0 }, OPTS)),
+    ProducerFencedError,
+  );
   await t.close();
 });
 
@@ -554,7 +692,11 @@ test("initProducerId with the holder's own id and epoch aborts its transaction a
   ok(await write(t, p, ["abandoned"]));
   const bumped = await init(t, "tx", { producerId: p.producerId, epoch: p.epoch });
   assert.is(bumped.epoch, 1);
-  assert.is((await init(t, "tx", { producerId: p.producerId, epoch: p.epoch })).epoch, 1, "a retry whose answer was lost");
+  assert.is(
+    (await init(t, "tx", { producerId: p.producerId, epoch: p.epoch })).epoch,
+    1,
+    "a retry whose answer was lost",
+  );
   assert.is(broker.partition("t", 0).lastStableOffset, 2);
   assert.equal((await fetch(t, "read-committed")).values, []);
   assert.instance(failed(await write(t, p, ["zombie"])), ProducerFencedError);
@@ -563,12 +705,20 @@ test("initProducerId with the holder's own id and epoch aborts its transaction a
 
 // ---- property ------------------------------------------------------------------------
 
-type Step = { kind: "plain" } | { kind: "txn"; producer: number; records: number } | { kind: "end"; producer: number; commit: boolean };
+type Step = { kind: "plain" } | { kind: "txn"; producer: number; records: number } | {
+  kind: "end";
+  producer: number;
+  commit: boolean;
+};
 
 test("property: read-committed readers see exactly the plain and committed records, in offset order, whatever the interleaving", async () => {
   const step: fc.Arbitrary<Step> = fc.oneof(
     fc.constant<Step>({ kind: "plain" }),
-    fc.record({ kind: fc.constant("txn" as const), producer: fc.integer({ min: 0, max: 2 }), records: fc.integer({ min: 1, max: 3 }) }),
+    fc.record({
+      kind: fc.constant("txn" as const),
+      producer: fc.integer({ min: 0, max: 2 }),
+      records: fc.integer({ min: 1, max: 3 }),
+    }),
     fc.record({ kind: fc.constant("end" as const), producer: fc.integer({ min: 0, max: 2 }), commit: fc.boolean() }),
   );
   await fc.assert(

@@ -15,8 +15,8 @@ import {
   type Producer,
   ProducerFencedError,
   sleep,
-  TransactionTimedOutError,
   type TransactionReport,
+  TransactionTimedOutError,
   VirtualClock,
 } from "../src/internal.ts";
 import { recordId } from "./helpers/reconcile.ts";
@@ -80,9 +80,22 @@ test("under every fault, committed transactions are visible exactly once and abo
   const visible = read("read-committed").flat().sort((a, b) => a - b);
   assert.equal(visible, committed, "read-committed sees each committed record once and no aborted one");
   const everything = read("read-uncommitted").flat().sort((a, b) => a - b);
-  assert.equal(everything, [...committed, ...aborted].sort((a, b) => a - b), "read-uncommitted also sees aborted records, once each");
-  for (const log of read("read-committed")) assert.equal(log, [...log].sort((a, b) => a - b), "send order per partition");
-  assert.equal(reports.map((r) => r.type), Array.from({ length: 20 }, (_, t) => (t % 3 === 2 ? "aborted" : "committed")));
+  assert.equal(
+    everything,
+    [...committed, ...aborted].sort((a, b) => a - b),
+    "read-uncommitted also sees aborted records, once each",
+  );
+  for (const log of read("read-committed")) {
+    assert.equal(
+      log,
+      [...log].sort((a, b) => a - b),
+      "send order per partition",
+    );
+  }
+  assert.equal(
+    reports.map((r) => r.type),
+    Array.from({ length: 20 }, (_, t) => (t % 3 === 2 ? "aborted" : "committed")),
+  );
   assert.ok(reports.every((r) => r.records === 500));
   assert.is(p.transactionActor!.getSnapshot().value, "ready");
 });
@@ -172,7 +185,9 @@ test("consumer offsets commit with the transaction and are dropped when it abort
   const { producer, broker } = world({ dropResponse: 0.1, duplicateRequest: 0.1 });
   broker.createTopic("in", { partitions: 2 });
   const fetchOffset = async (partition: number) => {
-    const answer = await broker.transport().request({ api: "offsetFetch", groupId: "g", topic: "in", partition }, { timeoutMs: 100 });
+    const answer = await broker.transport().request({ api: "offsetFetch", groupId: "g", topic: "in", partition }, {
+      timeoutMs: 100,
+    });
     assert.ok(answer.ok);
     return answer.ok ? answer.offset : undefined;
   };

@@ -18,8 +18,8 @@ import type {
   FetchResponse,
   HeartbeatResponse,
   InitProducerIdResponse,
-  JoinGroupResponse,
   Isolation,
+  JoinGroupResponse,
   MetadataRequest,
   MetadataResponse,
   OffsetFetchRequest,
@@ -103,7 +103,11 @@ export class EmbeddedBroker implements RequestHandler {
     });
     this.#coordinator = new TransactionCoordinator({
       clock: this.clock,
-      transactionTimeoutMaxMs: integerIn("broker.transactionTimeoutMaxMs", options.transactionTimeoutMaxMs ?? 900_000, 1),
+      transactionTimeoutMaxMs: integerIn(
+        "broker.transactionTimeoutMaxMs",
+        options.transactionTimeoutMaxMs ?? 900_000,
+        1,
+      ),
       partition: (topic, partition) => this.partition(topic, partition),
       groupOffsets: this.#groupOffsets,
     });
@@ -174,8 +178,16 @@ export class EmbeddedBroker implements RequestHandler {
    * stable offset without aborted transactions for read-committed (the default), or to the
    * log end for read-uncommitted. Control markers are never returned.
    */
-  read(topic: string, partition: number, options: { offset?: number; maxRecords?: number; isolation?: Isolation } = {}): FetchedRecord[] {
-    return this.partition(topic, partition).read(options.offset ?? 0, options.maxRecords ?? Infinity, options.isolation ?? "read-committed");
+  read(
+    topic: string,
+    partition: number,
+    options: { offset?: number; maxRecords?: number; isolation?: Isolation } = {},
+  ): FetchedRecord[] {
+    return this.partition(topic, partition).read(
+      options.offset ?? 0,
+      options.maxRecords ?? Infinity,
+      options.isolation ?? "read-committed",
+    );
   }
 
   /** A transport to this broker, for producers and consumers in this process. */
@@ -216,7 +228,11 @@ export class EmbeddedBroker implements RequestHandler {
         case "metadata":
           return Promise.resolve(this.#metadata(request) as ResponseFor<R>);
         case "initProducerId":
-          return Promise.resolve({ ok: true, ...this.#coordinator.initProducerId(request) } satisfies InitProducerIdResponse as ResponseFor<R>);
+          return Promise.resolve(
+            { ok: true, ...this.#coordinator.initProducerId(request) } satisfies InitProducerIdResponse as ResponseFor<
+              R
+            >,
+          );
         case "addPartitionsToTxn":
           this.#coordinator.addPartitionsToTxn(request);
           return Promise.resolve({ ok: true } satisfies Ack as ResponseFor<R>);
@@ -229,9 +245,13 @@ export class EmbeddedBroker implements RequestHandler {
         case "offsetFetch":
           return Promise.resolve(this.#offsetFetch(request) as ResponseFor<R>);
         case "joinGroup":
-          return Promise.resolve({ ok: true, ...this.#groups.joinGroup(request) } satisfies JoinGroupResponse as ResponseFor<R>);
+          return Promise.resolve(
+            { ok: true, ...this.#groups.joinGroup(request) } satisfies JoinGroupResponse as ResponseFor<R>,
+          );
         case "heartbeat":
-          return Promise.resolve({ ok: true, ...this.#groups.heartbeat(request) } satisfies HeartbeatResponse as ResponseFor<R>);
+          return Promise.resolve(
+            { ok: true, ...this.#groups.heartbeat(request) } satisfies HeartbeatResponse as ResponseFor<R>,
+          );
         case "leaveGroup":
           this.#groups.leaveGroup(request);
           return Promise.resolve({ ok: true } satisfies Ack as ResponseFor<R>);
@@ -239,7 +259,10 @@ export class EmbeddedBroker implements RequestHandler {
           this.#groups.offsetCommit(request);
           return Promise.resolve({ ok: true } satisfies Ack as ResponseFor<R>);
         default:
-          throw new AcktorError("REQUEST_INVALID", `unknown request api ${JSON.stringify((request as { api: unknown }).api)}`);
+          throw new AcktorError(
+            "REQUEST_INVALID",
+            `unknown request api ${JSON.stringify((request as { api: unknown }).api)}`,
+          );
       }
     } catch (error) {
       return Promise.resolve(failure(error) as ResponseFor<R>);
@@ -263,8 +286,8 @@ export class EmbeddedBroker implements RequestHandler {
       );
     }
     // Any producer field makes it a sequenced write, so a half-filled one is refused, not taken as plain.
-    const sequenced =
-      request.producerId !== undefined || request.epoch !== undefined || request.baseSequence !== undefined || request.transactionalId !== undefined;
+    const sequenced = request.producerId !== undefined || request.epoch !== undefined ||
+      request.baseSequence !== undefined || request.transactionalId !== undefined;
     if (sequenced) return this.#produceSequenced(request, partition, committed);
     const baseOffset = partition.append(keys, values);
     if (!committed) return { ok: true, baseOffset };
@@ -278,13 +301,19 @@ export class EmbeddedBroker implements RequestHandler {
    * with the original offsets, and under read-committed only once the original is
    * replicated, as its first answer would have been.
    */
-  #produceSequenced(request: ProduceRequest, partition: Partition, committed: boolean): Promise<ProduceResponse> | ProduceResponse {
+  #produceSequenced(
+    request: ProduceRequest,
+    partition: Partition,
+    committed: boolean,
+  ): Promise<ProduceResponse> | ProduceResponse {
     const producerId = wireInteger("producerId", request.producerId);
     const epoch = wireInteger("epoch", request.epoch);
     const baseSequence = wireInteger("baseSequence", request.baseSequence);
     const count = request.values.length;
     // An empty batch has no sequence to check, and would make the next one look out of order.
-    if (count === 0) throw new AcktorError("REQUEST_INVALID", "an idempotent or transactional batch must hold at least one record");
+    if (count === 0) {
+      throw new AcktorError("REQUEST_INVALID", "an idempotent or transactional batch must hold at least one record");
+    }
     const transactional = request.transactionalId !== undefined;
     if (transactional) {
       const transactionalId = wireString("transactionalId", request.transactionalId);
@@ -296,20 +325,38 @@ export class EmbeddedBroker implements RequestHandler {
       if (!committed) return { ok: true, baseOffset: verdict.baseOffset, duplicate: true };
       return this.#ackWhenReplicated(request, partition, verdict.baseOffset, verdict.endOffset, true);
     }
-    const baseOffset = partition.appendSequenced(request.keys, request.values, producerId, epoch, baseSequence, transactional);
+    const baseOffset = partition.appendSequenced(
+      request.keys,
+      request.values,
+      producerId,
+      epoch,
+      baseSequence,
+      transactional,
+    );
     if (!committed) return { ok: true, baseOffset };
     return this.#ackWhenReplicated(request, partition, baseOffset, baseOffset + count, false);
   }
 
   /** Holds a read-committed ack until the HW reaches `end`, the end of the batch (or of its original). */
-  #ackWhenReplicated(request: ProduceRequest, partition: Partition, baseOffset: number, end: number, duplicate: boolean): Promise<ProduceResponse> {
+  #ackWhenReplicated(
+    request: ProduceRequest,
+    partition: Partition,
+    baseOffset: number,
+    end: number,
+    duplicate: boolean,
+  ): Promise<ProduceResponse> {
     return partition.whenReplicated(end, request.timeoutMs).then((result) => {
       if (result === "replicated") return duplicate ? { ok: true, baseOffset, duplicate } : { ok: true, baseOffset };
       const where = `${request.topic}[${request.partition}] offset ${baseOffset}`;
       return failure(
         result === "timed-out"
-          ? new RequestTimedOutError(request.timeoutMs, `replication of ${where} not confirmed within ${request.timeoutMs} ms`)
-          : new NotEnoughReplicasError(`${where} was written, but the ISR fell below minInsyncReplicas before it was replicated`),
+          ? new RequestTimedOutError(
+            request.timeoutMs,
+            `replication of ${where} not confirmed within ${request.timeoutMs} ms`,
+          )
+          : new NotEnoughReplicasError(
+            `${where} was written, but the ISR fell below minInsyncReplicas before it was replicated`,
+          ),
       );
     });
   }
@@ -355,6 +402,8 @@ export class EmbeddedBroker implements RequestHandler {
 }
 
 function failure(error: unknown): { ok: false; error: ReturnType<typeof errorToWire> } {
-  const typed = error instanceof AcktorError ? error : new AcktorError("INTERNAL", `broker failure: ${String(error)}`, { cause: error });
+  const typed = error instanceof AcktorError
+    ? error
+    : new AcktorError("INTERNAL", `broker failure: ${String(error)}`, { cause: error });
   return { ok: false, error: errorToWire(typed) };
 }

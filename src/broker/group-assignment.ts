@@ -15,13 +15,17 @@
  * @returns each member's new target, sorted ascending; every partition goes to exactly one
  *   member when there is at least one member.
  */
-export function assignPartitions(partitions: number, previous: ReadonlyMap<string, readonly number[]>): Map<string, number[]> {
+export function assignPartitions(
+  partitions: number,
+  previous: ReadonlyMap<string, readonly number[]>,
+): Map<string, number[]> {
   // Code-unit order, not localeCompare: the same on every runtime and locale.
   const ids = [...previous.keys()].sort();
   const result = new Map<string, number[]>(ids.map((id) => [id, []]));
   if (ids.length === 0) return result;
 
-  const kept = (id: string): number[] => [...new Set(previous.get(id)!)].filter((p) => p >= 0 && p < partitions).sort((a, b) => a - b);
+  const kept = (id: string): number[] =>
+    [...new Set(previous.get(id)!)].filter((p) => p >= 0 && p < partitions).sort((a, b) => a - b);
   const base = Math.floor(partitions / ids.length);
   let extra = partitions % ids.length;
   // The larger shares go to the members that held the most, so fewer partitions move.

@@ -15,9 +15,22 @@
  *
  * @module
  */
-import { AcktorError, IllegalGenerationError, InconsistentGroupProtocolError, OffsetOutOfRangeError, PartitionNotOwnedError, UnknownMemberIdError } from "../errors.ts";
+import {
+  AcktorError,
+  IllegalGenerationError,
+  InconsistentGroupProtocolError,
+  OffsetOutOfRangeError,
+  PartitionNotOwnedError,
+  UnknownMemberIdError,
+} from "../errors.ts";
 import type { Clock } from "../runtime/clock.ts";
-import type { GroupMemberIdentity, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, OffsetCommitRequest } from "../transport/protocol.ts";
+import type {
+  GroupMemberIdentity,
+  HeartbeatRequest,
+  JoinGroupRequest,
+  LeaveGroupRequest,
+  OffsetCommitRequest,
+} from "../transport/protocol.ts";
 import { assignPartitions } from "./group-assignment.ts";
 import type { GroupOffsets } from "./group-offsets.ts";
 import type { Partition } from "./partition.ts";
@@ -102,16 +115,18 @@ export class GroupCoordinator {
     const topic = wireString("topic", request.topic);
     const sessionTimeoutMs = wireInteger("sessionTimeoutMs", request.sessionTimeoutMs, 1);
     if (sessionTimeoutMs > MAX_SESSION_TIMEOUT_MS) {
-      throw new AcktorError("REQUEST_INVALID", `sessionTimeoutMs ${sessionTimeoutMs} exceeds the broker's maximum of ${MAX_SESSION_TIMEOUT_MS}`);
+      throw new AcktorError(
+        "REQUEST_INVALID",
+        `sessionTimeoutMs ${sessionTimeoutMs} exceeds the broker's maximum of ${MAX_SESSION_TIMEOUT_MS}`,
+      );
     }
     const instanceId = request.instanceId === undefined ? undefined : wireString("instanceId", request.instanceId);
     let group = this.#groups.get(groupId);
-    const memberId =
-      request.memberId === undefined
-        ? instanceId === undefined
-          ? undefined
-          : [...(group?.members.values() ?? [])].find((m) => m.instanceId === instanceId)?.memberId
-        : wireString("memberId", request.memberId);
+    const memberId = request.memberId === undefined
+      ? instanceId === undefined
+        ? undefined
+        : [...(group?.members.values() ?? [])].find((m) => m.instanceId === instanceId)?.memberId
+      : wireString("memberId", request.memberId);
     this.#options.partitionCount(topic);
     if (memberId !== undefined) {
       // A removed member's id stays dead: its partitions may already be someone else's.
@@ -121,7 +136,9 @@ export class GroupCoordinator {
       this.#groups.set(groupId, group);
     }
     if (group.members.size > 0 && group.topic !== topic) {
-      throw new InconsistentGroupProtocolError(`group "${groupId}" reads topic "${group.topic}"; a member cannot join it for "${topic}"`);
+      throw new InconsistentGroupProtocolError(
+        `group "${groupId}" reads topic "${group.topic}"; a member cannot join it for "${topic}"`,
+      );
     }
 
     let member: Member;
@@ -131,7 +148,14 @@ export class GroupCoordinator {
       this.#touch(member);
       this.#sync(group, member);
     } else {
-      member = { memberId: `member-${this.#nextMember++}`, instanceId, sessionTimeoutMs, deadline: 0, target: new Set(), owned: new Set() };
+      member = {
+        memberId: `member-${this.#nextMember++}`,
+        instanceId,
+        sessionTimeoutMs,
+        deadline: 0,
+        target: new Set(),
+        owned: new Set(),
+      };
       this.#touch(member);
       group.topic = topic;
       group.members.set(member.memberId, member);
@@ -171,7 +195,9 @@ export class GroupCoordinator {
   offsetCommit(request: OffsetCommitRequest): void {
     const { group, member, generation } = this.#identify(request);
     if (generation !== group.generation) {
-      throw new IllegalGenerationError(`group "${group.groupId}" is at generation ${group.generation}, not ${generation}; heartbeat to catch up`);
+      throw new IllegalGenerationError(
+        `group "${group.groupId}" is at generation ${group.generation}, not ${generation}; heartbeat to catch up`,
+      );
     }
     const offsets = wireArray("offsets", request.offsets).map((o) => {
       const topic = wireString("offsets.topic", o?.topic);
@@ -180,7 +206,11 @@ export class GroupCoordinator {
       const offset = wireInteger("offsets.offset", o.offset);
       this.#checkOwner(group, member, topic, partition);
       if (offset > log.endOffset) {
-        throw new OffsetOutOfRangeError(topic, partition, `offset ${offset} is beyond the log end ${log.endOffset} of ${topic}[${partition}]`);
+        throw new OffsetOutOfRangeError(
+          topic,
+          partition,
+          `offset ${offset} is beyond the log end ${log.endOffset} of ${topic}[${partition}]`,
+        );
       }
       return { topic, partition, offset };
     });
@@ -205,7 +235,9 @@ export class GroupCoordinator {
     const group = this.#groups.get(groupId);
     if (group === undefined || generation === group.generation) return;
     if (generation === -1 && group.members.size === 0) return;
-    throw new IllegalGenerationError(`group "${groupId}" is at generation ${group.generation}; offsets from generation ${generation} are fenced`);
+    throw new IllegalGenerationError(
+      `group "${groupId}" is at generation ${group.generation}; offsets from generation ${generation} are fenced`,
+    );
   }
 
   /** What the coordinator knows of a group, if it was ever joined. */
@@ -232,7 +264,9 @@ export class GroupCoordinator {
     const generation = wireInteger("generation", identity.generation);
     const group = this.#groupOf(groupId, memberId, this.#groups.get(groupId));
     if (generation > group.generation) {
-      throw new IllegalGenerationError(`group "${groupId}" is at generation ${group.generation}; generation ${generation} was never handed out`);
+      throw new IllegalGenerationError(
+        `group "${groupId}" is at generation ${group.generation}; generation ${generation} was never handed out`,
+      );
     }
     return { group, member: group.members.get(memberId)!, generation };
   }
@@ -247,7 +281,11 @@ export class GroupCoordinator {
 
   #checkOwner(group: Group, member: Member, topic: string, partition: number): void {
     if (topic !== group.topic || group.owners.get(partition) !== member) {
-      throw new PartitionNotOwnedError(topic, partition, `member "${member.memberId}" of group "${group.groupId}" does not own ${topic}[${partition}]`);
+      throw new PartitionNotOwnedError(
+        topic,
+        partition,
+        `member "${member.memberId}" of group "${group.groupId}" does not own ${topic}[${partition}]`,
+      );
     }
   }
 
@@ -309,7 +347,9 @@ export class GroupCoordinator {
    */
   #arm(): void {
     let due = Infinity;
-    for (const group of this.#groups.values()) for (const member of group.members.values()) due = Math.min(due, member.deadline);
+    for (const group of this.#groups.values()) {
+      for (const member of group.members.values()) due = Math.min(due, member.deadline);
+    }
     const { clock } = this.#options;
     if (this.#timer !== undefined && due !== Infinity && this.#timerDue <= due) return;
     if (this.#timer !== undefined) clock.clearTimeout(this.#timer);

@@ -25,9 +25,9 @@ export class GroupOffsets {
   /** Sets the group's committed offset for one partition. */
   commit(groupId: string, topic: string, partition: number, offset: number): void {
     let topics = this.#groups.get(groupId);
-    if (topics === undefined) this.#groups.set(groupId, (topics = new Map()));
+    if (topics === undefined) this.#groups.set(groupId, topics = new Map());
     let partitions = topics.get(topic);
-    if (partitions === undefined) topics.set(topic, (partitions = new Map()));
+    if (partitions === undefined) topics.set(topic, partitions = new Map());
     partitions.set(partition, offset);
   }
 

@@ -107,7 +107,9 @@ export class PartitionLog {
 /** A producer has one transaction open at a time, so ranges of one producer never overlap. */
 function isAborted(aborted: readonly AbortedTxn[], chunk: Chunk): boolean {
   for (const txn of aborted) {
-    if (txn.producerId === chunk.producerId && txn.firstOffset <= chunk.base && chunk.base <= txn.lastOffset) return true;
+    if (txn.producerId === chunk.producerId && txn.firstOffset <= chunk.base && chunk.base <= txn.lastOffset) {
+      return true;
+    }
   }
   return false;
 }

@@ -100,7 +100,11 @@ export class Partition {
   }
 
   get state(): PartitionState {
-    return { logEndOffset: this.log.endOffset, highWatermark: this.#highWatermark, isr: [...this.#isr].sort((a, b) => a - b) };
+    return {
+      logEndOffset: this.log.endOffset,
+      highWatermark: this.#highWatermark,
+      isr: [...this.#isr].sort((a, b) => a - b),
+    };
   }
 
   /** Whether a read-committed write can be accepted now. */
@@ -139,9 +143,17 @@ export class Partition {
    * from a producer whose transaction is open here is refused, as in Kafka: it would land
    * inside the transaction without belonging to it.
    */
-  checkSequence(producerId: number, epoch: number, baseSequence: number, count: number, transactional: boolean): SequenceVerdict {
+  checkSequence(
+    producerId: number,
+    epoch: number,
+    baseSequence: number,
+    count: number,
+    transactional: boolean,
+  ): SequenceVerdict {
     if (!transactional && this.#openTxns.has(producerId)) {
-      const error = new InvalidTxnStateError(`producer ${producerId} has a transaction open in ${this.#label}; a non-transactional write to it is refused`);
+      const error = new InvalidTxnStateError(
+        `producer ${producerId} has a transaction open in ${this.#label}; a non-transactional write to it is refused`,
+      );
       return { kind: "error", error };
     }
     return this.#producers.check(producerId, epoch, baseSequence, count, transactional);
@@ -307,7 +319,9 @@ export class Partition {
     const { clock, replicaLagTimeMaxMs } = this.#options;
     let due = Infinity;
     for (const [i, follower] of this.#followers.entries()) {
-      if (this.#isr.has(i + 1) && follower.leo < this.log.endOffset) due = Math.min(due, follower.caughtUpAt + replicaLagTimeMaxMs);
+      if (this.#isr.has(i + 1) && follower.leo < this.log.endOffset) {
+        due = Math.min(due, follower.caughtUpAt + replicaLagTimeMaxMs);
+      }
     }
     if (this.#isrCheck !== undefined) clock.clearTimeout(this.#isrCheck);
     this.#isrCheck = undefined;

@@ -65,13 +65,23 @@ export class ProducerStateTable {
    * Decides whether a batch of `count` (≥ 1) records from `producerId` at `epoch`, starting at
    * `baseSequence`, is appended, answered as a duplicate, or refused. Changes nothing.
    */
-  check(producerId: number, epoch: number, baseSequence: number, count: number, transactional: boolean): SequenceVerdict {
+  check(
+    producerId: number,
+    epoch: number,
+    baseSequence: number,
+    count: number,
+    transactional: boolean,
+  ): SequenceVerdict {
     const entry = this.#producers.get(producerId);
     if (entry === undefined) {
       // Sequences start at 0: a later one means the broker lost (or never had) this
       // producer's state, and a gap cannot be told from a duplicate.
       if (baseSequence !== 0) {
-        return refuse(new UnknownProducerIdError(`${this.#who(producerId, epoch)}: no state for this producer, and sequence ${baseSequence} is not 0`));
+        return refuse(
+          new UnknownProducerIdError(
+            `${this.#who(producerId, epoch)}: no state for this producer, and sequence ${baseSequence} is not 0`,
+          ),
+        );
       }
       return APPEND;
     }
@@ -81,7 +91,11 @@ export class ProducerStateTable {
     }
     if (epoch > entry.epoch) {
       if (baseSequence !== 0) {
-        return refuse(new OutOfOrderSequenceError(`${this.#who(producerId, epoch)}: a new epoch must start at sequence 0, not ${baseSequence}`));
+        return refuse(
+          new OutOfOrderSequenceError(
+            `${this.#who(producerId, epoch)}: a new epoch must start at sequence 0, not ${baseSequence}`,
+          ),
+        );
       }
       return APPEND;
     }
@@ -102,7 +116,11 @@ export class ProducerStateTable {
     }
     if (baseSequence !== entry.lastSequence + 1) {
       const expected = entry.lastSequence + 1;
-      return refuse(new OutOfOrderSequenceError(`${this.#who(producerId, epoch)}: sequence ${baseSequence} is out of order; expected ${expected}`));
+      return refuse(
+        new OutOfOrderSequenceError(
+          `${this.#who(producerId, epoch)}: sequence ${baseSequence} is out of order; expected ${expected}`,
+        ),
+      );
     }
     return APPEND;
   }

@@ -1,4 +1,12 @@
-import { assign, type EventObject, type MetaObject, type NonReducibleUnknown, raise, setup, type StateMachine } from "xstate";
+import {
+  assign,
+  type EventObject,
+  type MetaObject,
+  type NonReducibleUnknown,
+  raise,
+  setup,
+  type StateMachine,
+} from "xstate";
 import type { Checked, FlatStateSchema } from "../machine-types.ts";
 
 /** Events a follower replica reacts to. */
@@ -79,7 +87,11 @@ const machine = setup({
               { type: "copied", params: ({ event }) => ({ leo: event.leo, asOf: event.at }) },
             ],
           },
-          { actions: raise(({ event }) => ({ type: "COPY" as const, upTo: event.leo, asOf: event.at }), { delay: "lag" }) },
+          {
+            actions: raise(({ event }) => ({ type: "COPY" as const, upTo: event.leo, asOf: event.at }), {
+              delay: "lag",
+            }),
+          },
         ],
         COPY: {
           guard: ({ context, event }) => event.upTo > context.leo,

@@ -9,12 +9,17 @@ import { AcktorError } from "../errors.ts";
 import { describe } from "../validate.ts";
 
 function invalid(field: string, expected: string, value: unknown): AcktorError {
-  return new AcktorError("REQUEST_INVALID", `invalid request field "${field}": expected ${expected}, got ${describe(value)}`);
+  return new AcktorError(
+    "REQUEST_INVALID",
+    `invalid request field "${field}": expected ${expected}, got ${describe(value)}`,
+  );
 }
 
 /** An integer of at least `min`. */
 export function wireInteger(field: string, value: unknown, min = 0): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) throw invalid(field, `an integer >= ${min}`, value);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw invalid(field, `an integer >= ${min}`, value);
+  }
   return value;
 }
 

@@ -119,10 +119,9 @@ export class TransactionCoordinator {
    */
   initProducerId(request: InitProducerIdRequest): { producerId: number; epoch: number } {
     const max = this.#options.transactionTimeoutMaxMs;
-    const timeoutMs =
-      request.transactionTimeoutMs === undefined
-        ? Math.min(DEFAULT_TRANSACTION_TIMEOUT_MS, max)
-        : integerIn("transactionTimeoutMs", request.transactionTimeoutMs, 1, max);
+    const timeoutMs = request.transactionTimeoutMs === undefined
+      ? Math.min(DEFAULT_TRANSACTION_TIMEOUT_MS, max)
+      : integerIn("transactionTimeoutMs", request.transactionTimeoutMs, 1, max);
     const given = this.#givenIdentity(request);
     if (request.transactionalId === undefined) return this.#initIdempotent(given);
 
@@ -171,7 +170,10 @@ export class TransactionCoordinator {
   addPartitionsToTxn(request: AddPartitionsToTxnRequest): void {
     const entry = this.#identify(request);
     const partitions = wireArray("partitions", request.partitions).map((tp) =>
-      this.#options.partition(wireString("partitions.topic", tp?.topic), wireInteger("partitions.partition", tp?.partition)),
+      this.#options.partition(
+        wireString("partitions.topic", tp?.topic),
+        wireInteger("partitions.partition", tp?.partition),
+      )
     );
     if (partitions.length === 0) return;
     this.#begin(entry);
@@ -213,11 +215,15 @@ export class TransactionCoordinator {
         this.#complete(entry, decision);
         return;
       case "empty":
-        throw new InvalidTxnStateError(`transactional id "${entry.transactionalId}" has no open transaction to ${decision}`);
+        throw new InvalidTxnStateError(
+          `transactional id "${entry.transactionalId}" has no open transaction to ${decision}`,
+        );
       default:
         if (entry.state === `complete-${decision}`) return;
         throw new InvalidTxnStateError(
-          `transactional id "${entry.transactionalId}": the last transaction already ended with ${entry.state === "complete-commit" ? "commit" : "abort"}, it cannot ${decision}`,
+          `transactional id "${entry.transactionalId}": the last transaction already ended with ${
+            entry.state === "complete-commit" ? "commit" : "abort"
+          }, it cannot ${decision}`,
         );
     }
   }
@@ -226,7 +232,13 @@ export class TransactionCoordinator {
    * Checks a transactional write (KIP-890): the producer must hold the transactional id at its
    * current epoch, and the partition must have been added to the open transaction.
    */
-  checkWrite(transactionalId: string, producerId: number, epoch: number, partition: Partition, where: TopicPartition): void {
+  checkWrite(
+    transactionalId: string,
+    producerId: number,
+    epoch: number,
+    partition: Partition,
+    where: TopicPartition,
+  ): void {
     const entry = this.#identify({ transactionalId, producerId, epoch });
     if (entry.state !== "ongoing" || !entry.partitions.has(partition)) {
       throw new InvalidTxnStateError(
@@ -253,7 +265,9 @@ export class TransactionCoordinator {
     if (known === undefined) {
       const owner = this.#owners.get(given.producerId);
       if (owner !== undefined) {
-        throw new InvalidProducerIdMappingError(`producer id ${given.producerId} belongs to transactional id "${owner}"; send it with the request`);
+        throw new InvalidProducerIdMappingError(
+          `producer id ${given.producerId} belongs to transactional id "${owner}"; send it with the request`,
+        );
       }
       throw new UnknownProducerIdError(`producer id ${given.producerId} was not handed out by this broker`);
     }
@@ -281,7 +295,9 @@ export class TransactionCoordinator {
     const epoch = wireInteger("epoch", identity.epoch);
     const entry = this.#txns.get(transactionalId);
     if (entry === undefined) {
-      throw new InvalidProducerIdMappingError(`transactional id "${transactionalId}" is unknown; call initProducerId first`);
+      throw new InvalidProducerIdMappingError(
+        `transactional id "${transactionalId}" is unknown; call initProducerId first`,
+      );
     }
     if (producerId !== entry.producerId) {
       throw new InvalidProducerIdMappingError(
@@ -299,7 +315,9 @@ export class TransactionCoordinator {
         `${id}: the transaction of epoch ${epoch} exceeded its timeout of ${entry.timeoutMs} ms and was aborted; the epoch is now ${entry.epoch}`,
       );
     }
-    if (epoch < entry.epoch) return new ProducerFencedError(`${id}: epoch ${epoch} is fenced by a newer producer at epoch ${entry.epoch}`);
+    if (epoch < entry.epoch) {
+      return new ProducerFencedError(`${id}: epoch ${epoch} is fenced by a newer producer at epoch ${entry.epoch}`);
+    }
     return new InvalidProducerEpochError(`${id}: epoch ${epoch} is newer than the coordinator's ${entry.epoch}`);
   }
 

@@ -59,19 +59,13 @@ export interface CommandSpec<O extends OptionSpecs = OptionSpecs> {
 }
 
 /** The value type one option parses to. */
-export type OptionValue<S extends OptionSpec> = S extends BooleanOption
-  ? boolean
-  : S extends EnumOption
-    ? S["values"][number]
-    : S extends IntegerOption
-      ? S["default"] extends number
-        ? number
-        : number | null
-      : S extends StringOption
-        ? S["default"] extends string
-          ? string
-          : string | null
-        : never;
+export type OptionValue<S extends OptionSpec> = S extends BooleanOption ? boolean
+  : S extends EnumOption ? S["values"][number]
+  : S extends IntegerOption ? S["default"] extends number ? number
+    : number | null
+  : S extends StringOption ? S["default"] extends string ? string
+    : string | null
+  : never;
 
 /** Parsed values, by the same names as the spec. */
 export type OptionValues<O extends OptionSpecs> = { -readonly [K in keyof O]: OptionValue<O[K]> };
@@ -97,9 +91,19 @@ export function parseOptions<O extends OptionSpecs>(command: CommandSpec<O>, arg
   const specs: Readonly<Record<string, OptionSpec>> = command.options;
   // Not strict: its errors are worded for JavaScript callers and some cases (an option
   // given where a value belongs) are let through. The tokens let every case be judged here.
-  const config: Record<string, { type: "string" | "boolean"; short?: string }> = { [HELP]: { type: "boolean", short: "h" } };
-  for (const [name, spec] of Object.entries(specs)) config[name] = { type: spec.kind === "boolean" ? "boolean" : "string" };
-  const { tokens } = parseArgs({ args: [...argv], options: config, strict: false, allowPositionals: true, tokens: true });
+  const config: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    [HELP]: { type: "boolean", short: "h" },
+  };
+  for (const [name, spec] of Object.entries(specs)) {
+    config[name] = { type: spec.kind === "boolean" ? "boolean" : "string" };
+  }
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: config,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
 
   // Help wins over any mistake next to it: it is what someone unsure of the options asks.
   if (tokens.some((t) => t.kind === "option" && t.name === HELP)) return { kind: "help", text: helpText(command) };
@@ -133,11 +137,19 @@ type Read = { readonly ok: true; readonly value: unknown } | { readonly ok: fals
 /** A value, or one line on why it is refused. */
 function readValue(flag: string, spec: OptionSpec, raw: string | undefined, inline: boolean): Read {
   const refuse = (error: string): Read => ({ ok: false, error });
-  if (spec.kind === "boolean") return raw === undefined ? { ok: true, value: true } : refuse(`${flag} takes no value, got ${JSON.stringify(raw)}`);
+  if (spec.kind === "boolean") {
+    return raw === undefined ? { ok: true, value: true } : refuse(`${flag} takes no value, got ${JSON.stringify(raw)}`);
+  }
   // `--records --seed 3` would otherwise read "--seed" as the record count.
-  if (raw === undefined || (!inline && raw.startsWith("--"))) return refuse(`${flag} needs a value (${expected(spec)})`);
+  if (raw === undefined || (!inline && raw.startsWith("--"))) {
+    return refuse(`${flag} needs a value (${expected(spec)})`);
+  }
   if (spec.kind === "string") return { ok: true, value: raw };
-  if (spec.kind === "enum") return spec.values.includes(raw) ? { ok: true, value: raw } : refuse(`${flag} must be ${expected(spec)}, got ${JSON.stringify(raw)}`);
+  if (spec.kind === "enum") {
+    return spec.values.includes(raw)
+      ? { ok: true, value: raw }
+      : refuse(`${flag} must be ${expected(spec)}, got ${JSON.stringify(raw)}`);
+  }
   // Digits only: Number() would also take "", " 7", "1e3" and "0x10".
   const value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(value)) return refuse(`${flag} must be a whole number, got ${JSON.stringify(raw)}`);
@@ -167,10 +179,19 @@ function placeholder(spec: OptionSpec): string {
 
 /** The usage line, then every option with what it takes, its help and its default. */
 export function helpText(command: CommandSpec): string {
-  const rows: [string, string][] = Object.entries(command.options).map(([name, spec]) => [`--${name}${placeholder(spec)}`, `${spec.help}${defaultText(spec)}`]);
+  const rows: [string, string][] = Object.entries(command.options).map((
+    [name, spec],
+  ) => [`--${name}${placeholder(spec)}`, `${spec.help}${defaultText(spec)}`]);
   rows.push(["-h, --help", "print this help and exit"]);
   const width = Math.max(...rows.map(([flag]) => flag.length));
-  return [`usage: ${command.usage} [options]`, "", command.summary, "", "options:", ...rows.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`)].join("\n");
+  return [
+    `usage: ${command.usage} [options]`,
+    "",
+    command.summary,
+    "",
+    "options:",
+    ...rows.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`),
+  ].join("\n");
 }
 
 function defaultText(spec: OptionSpec): string {
@@ -187,17 +208,24 @@ function closest(name: string, known: readonly string[]): string | null {
     const d = distance(name, candidate);
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  return best !== null && (bestDistance <= Math.max(1, Math.floor(best.length / 3)) || best.startsWith(name)) ? best : null;
+  return best !== null && (bestDistance <= Math.max(1, Math.floor(best.length / 3)) || best.startsWith(name))
+    ? best
+    : null;
 }
 
 /** Edit distance with adjacent swaps (optimal string alignment): "recrods" is one from "records". */
 function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from(
+    { length: a.length + 1 },
+    (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let value = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        value = Math.min(value, d[i - 2]![j - 2]! + 1);
+      }
       d[i]![j] = value;
     }
   }
@@ -208,7 +236,10 @@ function distance(a: string, b: string): number {
  * {@link parseOptions} on this process's arguments: prints the help and exits 0, or prints
  * `error: …` on stderr and exits 2, or returns the values.
  */
-export function readOptions<O extends OptionSpecs>(command: CommandSpec<O>, argv: readonly string[] = process.argv.slice(2)): OptionValues<O> {
+export function readOptions<O extends OptionSpecs>(
+  command: CommandSpec<O>,
+  argv: readonly string[] = process.argv.slice(2),
+): OptionValues<O> {
   const outcome = parseOptions(command, argv);
   if (outcome.kind === "values") return outcome.values;
   if (outcome.kind === "help") {

@@ -121,7 +121,12 @@ const KEYS = [
 
 function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) throw new ConfigError(field, `must be ${allowed.map((a) => `"${a}"`).join(", ")}; got ${describe(value)}`);
+  if (!allowed.includes(value as T)) {
+    throw new ConfigError(
+      field,
+      `must be ${allowed.map((a) => `"${a}"`).join(", ")}; got ${describe(value)}`,
+    );
+  }
   return value as T;
 }
 
@@ -137,11 +142,21 @@ function topicField(field: string, value: string | undefined): string | null {
 
 /** Validates a consumer config, naming the first bad field, and fills in defaults. */
 export function resolveConsumerConfig(config: ConsumerConfig): ResolvedConsumerConfig {
-  if (!isObject(config as unknown)) throw new ConfigError("consumer", `expected an object with a groupId, got ${describe(config)}`);
+  if (!isObject(config as unknown)) {
+    throw new ConfigError("consumer", `expected an object with a groupId, got ${describe(config)}`);
+  }
   rejectUnknownKeys(config, KEYS, "");
   const { groupId } = config;
-  if (typeof groupId !== "string" || groupId.length === 0) throw new ConfigError("groupId", `expected a non-empty string, got ${describe(groupId)}`);
-  const commit = oneOf("commit", config.commit, ["before-processing", "after-processing", "transactional", "idempotent", "manual"], "after-processing");
+  if (typeof groupId !== "string" || groupId.length === 0) {
+    throw new ConfigError("groupId", `expected a non-empty string, got ${describe(groupId)}`);
+  }
+  const commit = oneOf("commit", config.commit, [
+    "before-processing",
+    "after-processing",
+    "transactional",
+    "idempotent",
+    "manual",
+  ], "after-processing");
   const producer = config.producer ?? null;
   if (commit === "transactional") {
     const semantic = producer?.config.deliverySemantic;
@@ -152,17 +167,30 @@ export function resolveConsumerConfig(config: ConsumerConfig): ResolvedConsumerC
     throw new ConfigError("producer", `only commit "transactional" uses a producer; commit is "${commit}"`);
   }
   const outputTopic = topicField("outputTopic", config.outputTopic);
-  if (commit === "idempotent" && outputTopic === null) throw new ConfigError("outputTopic", 'commit "idempotent" needs the outputTopic its handler writes to');
-  if (commit !== "idempotent" && outputTopic !== null) throw new ConfigError("outputTopic", `only commit "idempotent" writes to an outputTopic; commit is "${commit}"`);
+  if (commit === "idempotent" && outputTopic === null) {
+    throw new ConfigError("outputTopic", 'commit "idempotent" needs the outputTopic its handler writes to');
+  }
+  if (commit !== "idempotent" && outputTopic !== null) {
+    throw new ConfigError("outputTopic", `only commit "idempotent" writes to an outputTopic; commit is "${commit}"`);
+  }
   const deadLetterTopic = topicField("deadLetterTopic", config.deadLetterTopic);
   const sessionTimeoutMs = integerIn("sessionTimeoutMs", config.sessionTimeoutMs ?? 10_000, 3);
-  const heartbeatIntervalMs = integerIn("heartbeatIntervalMs", config.heartbeatIntervalMs ?? Math.min(3_000, Math.floor(sessionTimeoutMs / 3)), 1);
+  const heartbeatIntervalMs = integerIn(
+    "heartbeatIntervalMs",
+    config.heartbeatIntervalMs ?? Math.min(3_000, Math.floor(sessionTimeoutMs / 3)),
+    1,
+  );
   // Two heartbeats may be lost without the session ending.
   if (heartbeatIntervalMs * 3 > sessionTimeoutMs) {
-    throw new ConfigError("heartbeatIntervalMs", `must be at most a third of sessionTimeoutMs (${sessionTimeoutMs}), got ${heartbeatIntervalMs}`);
+    throw new ConfigError(
+      "heartbeatIntervalMs",
+      `must be at most a third of sessionTimeoutMs (${sessionTimeoutMs}), got ${heartbeatIntervalMs}`,
+    );
   }
   const clock = config.clock ?? systemClock;
-  if (!isClock(clock)) throw new ConfigError("clock", `expected a Clock (now, setTimeout, clearTimeout), got ${describe(clock)}`);
+  if (!isClock(clock)) {
+    throw new ConfigError("clock", `expected a Clock (now, setTimeout, clearTimeout), got ${describe(clock)}`);
+  }
   return {
     groupId,
     commit,

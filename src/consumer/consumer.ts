@@ -45,7 +45,10 @@ export interface RunOptions {
 }
 
 /** How the loop hands records out: one at a time, or a batch at a time. */
-export type Mode = { readonly batch: false; readonly handler: RecordHandler } | { readonly batch: true; readonly handler: BatchHandler };
+export type Mode = { readonly batch: false; readonly handler: RecordHandler } | {
+  readonly batch: true;
+  readonly handler: BatchHandler;
+};
 
 /**
  * A consumer of one topic, applying its commit strategy: the consumer side of delivery
@@ -182,10 +185,17 @@ export abstract class Consumer implements AsyncIterable<ConsumedRecord> {
 
   protected start(mode: Mode, signal: AbortSignal | undefined, reader = "run()"): Promise<void> {
     this.checkOpen(reader);
-    if (this.#running) throw new ConsumerBusyError(`${reader}: the consumer is already being read; stop that reader first`);
+    if (this.#running) {
+      throw new ConsumerBusyError(`${reader}: the consumer is already being read; stop that reader first`);
+    }
     const { commit } = this.config;
     if ((commit === "transactional" || commit === "idempotent") && reader !== "run()") {
-      throw new ConfigError("commit", `a "${commit}" consumer is read with run() or runBatches(), whose handler gets the ${commit === "transactional" ? "transaction" : "output"}; ${reader} cannot`);
+      throw new ConfigError(
+        "commit",
+        `a "${commit}" consumer is read with run() or runBatches(), whose handler gets the ${
+          commit === "transactional" ? "transaction" : "output"
+        }; ${reader} cannot`,
+      );
     }
     const stop = new AbortController();
     if (signal?.aborted) stop.abort();

@@ -10,5 +10,7 @@ import { isConsumerHost } from "./host.ts";
  * ownership of the transport.
  */
 export function createConsumer(transport: Transport, topic: string, config: ConsumerConfig): Consumer {
-  return isConsumerHost(transport) ? transport.createConsumer(topic, config) : new GroupConsumer(transport, topic, config);
+  return isConsumerHost(transport)
+    ? transport.createConsumer(topic, config)
+    : new GroupConsumer(transport, topic, config);
 }

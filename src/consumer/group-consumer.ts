@@ -52,7 +52,10 @@ export class GroupConsumer extends Consumer {
   constructor(transport: Transport, topic: string, config: ConsumerConfig, options: { ownsTransport?: boolean } = {}) {
     super(topic, config);
     if (this.config.commit === "idempotent") {
-      throw new UnsupportedError("idempotent consumers", 'commit "idempotent" needs an engine that drops duplicate writes by id (NATS JetStream); on an offset log use commit "transactional"');
+      throw new UnsupportedError(
+        "idempotent consumers",
+        'commit "idempotent" needs an engine that drops duplicate writes by id (NATS JetStream); on an offset log use commit "transactional"',
+      );
     }
     this.#transport = transport;
     this.#ownsTransport = options.ownsTransport ?? false;
@@ -64,7 +67,8 @@ export class GroupConsumer extends Consumer {
       sessionTimeoutMs,
       heartbeatIntervalMs,
       call: (request) => this.#call(request),
-      beforeHeartbeat: () => (this.config.commit === "after-processing" ? this.#commitProcessedNow() : Promise.resolve()),
+      beforeHeartbeat:
+        () => (this.config.commit === "after-processing" ? this.#commitProcessedNow() : Promise.resolve()),
       serial: (work) => this.#serial(work),
     });
   }
@@ -98,7 +102,9 @@ export class GroupConsumer extends Consumer {
     if (offsets === undefined) return this.#commitProcessed();
     if (!Array.isArray(offsets)) throw new ConfigError("offsets", "expected an array of { partition, offset }");
     const list = offsets.map(({ partition, offset }) => {
-      if (!Number.isInteger(offset) || offset < 0) throw new OffsetOutOfRangeError(this.topic, partition, `offset ${String(offset)} is not an integer >= 0`);
+      if (!Number.isInteger(offset) || offset < 0) {
+        throw new OffsetOutOfRangeError(this.topic, partition, `offset ${String(offset)} is not an integer >= 0`);
+      }
       return { topic: this.topic, partition, offset };
     });
     await this.#ensureMember();
@@ -108,9 +114,19 @@ export class GroupConsumer extends Consumer {
   /** Reads `partition` from `offset` next. The partition must be owned by this member. */
   seek(partition: number, offset: number): void {
     this.checkOpen("seek");
-    if (!Number.isInteger(offset) || offset < 0) throw new OffsetOutOfRangeError(this.topic, partition, `cannot seek to ${String(offset)}`);
+    if (!Number.isInteger(offset) || offset < 0) {
+      throw new OffsetOutOfRangeError(this.topic, partition, `cannot seek to ${String(offset)}`);
+    }
     const cursor = this.#cursors.get(partition);
-    if (cursor === undefined) throw new PartitionNotOwnedError(this.topic, partition, `cannot seek ${this.topic}[${partition}]: this member does not own it (owned: ${this.assignment.join(", ") || "none"})`);
+    if (cursor === undefined) {
+      throw new PartitionNotOwnedError(
+        this.topic,
+        partition,
+        `cannot seek ${this.topic}[${partition}]: this member does not own it (owned: ${
+          this.assignment.join(", ") || "none"
+        })`,
+      );
+    }
     cursor.seek(offset);
   }
 
@@ -266,16 +282,34 @@ export class GroupConsumer extends Consumer {
       added.push(p);
     }
     const generation = member.generation;
-    if (revoked.length > 0) this.outcomes.next({ type: "revoked", partitions: revoked.sort((a, b) => a - b), generation });
+    if (revoked.length > 0) {
+      this.outcomes.next({
+        type: "revoked",
+        partitions: revoked.sort((a, b) => a - b),
+        generation,
+      });
+    }
     if (added.length > 0) this.outcomes.next({ type: "assigned", partitions: added.sort((a, b) => a - b), generation });
   }
 
   async #startOffset(partition: number): Promise<number> {
-    const { offset } = await this.#call({ api: "offsetFetch", groupId: this.config.groupId, topic: this.topic, partition });
+    const { offset } = await this.#call({
+      api: "offsetFetch",
+      groupId: this.config.groupId,
+      topic: this.topic,
+      partition,
+    });
     if (offset !== null) return offset;
     if (this.config.autoOffsetReset === "earliest") return 0;
     // The end a reader of this isolation would see: nothing there is skipped, nothing before it read.
-    const end = await this.#call({ api: "fetch", topic: this.topic, partition, offset: 0, maxRecords: 0, isolation: this.config.isolation });
+    const end = await this.#call({
+      api: "fetch",
+      topic: this.topic,
+      partition,
+      offset: 0,
+      maxRecords: 0,
+      isolation: this.config.isolation,
+    });
     return this.config.isolation === "read-committed" ? end.lastStableOffset : end.logEndOffset;
   }
 
@@ -300,7 +334,11 @@ export class GroupConsumer extends Consumer {
       case "transactional":
         // One transaction takes a fetch from every ready partition: its fixed cost (add
         // partitions, offsets, markers) is then shared by all of them.
-        await this.#processInTransaction([{ cursor, next: fetched.nextOffset, units }, ...(await this.#fetchOthers(cursor, mode))], mode, signal);
+        await this.#processInTransaction(
+          [{ cursor, next: fetched.nextOffset, units }, ...(await this.#fetchOthers(cursor, mode))],
+          mode,
+          signal,
+        );
         return false;
       default:
         await this.#processThenCommit(cursor, fetched.nextOffset, units, mode, signal);
@@ -335,7 +373,13 @@ export class GroupConsumer extends Consumer {
   }
 
   /** At-most-once: the batch's offsets are committed first; a failure afterwards loses its record. */
-  async #processBeforeCommit(cursor: Cursor, next: number, units: ConsumedRecord[][], mode: Mode, signal: AbortSignal): Promise<void> {
+  async #processBeforeCommit(
+    cursor: Cursor,
+    next: number,
+    units: ConsumedRecord[][],
+    mode: Mode,
+    signal: AbortSignal,
+  ): Promise<void> {
     const offsets = [{ topic: this.topic, partition: cursor.partition, offset: next }];
     if (!(await this.#serial(() => this.#storeOffsets(offsets, false)))) return;
     cursor.position = cursor.processed = next;
@@ -352,7 +396,13 @@ export class GroupConsumer extends Consumer {
   }
 
   /** At-least-once (and manual): each unit handled is marked processed; a failure sends reading back to it. */
-  async #processThenCommit(cursor: Cursor, next: number, units: ConsumedRecord[][], mode: Mode, signal: AbortSignal): Promise<void> {
+  async #processThenCommit(
+    cursor: Cursor,
+    next: number,
+    units: ConsumedRecord[][],
+    mode: Mode,
+    signal: AbortSignal,
+  ): Promise<void> {
     const seeks = cursor.seeks;
     const context = this.#context(null, signal);
     for (const [i, unit] of units.entries()) {
@@ -387,7 +437,11 @@ export class GroupConsumer extends Consumer {
   async #processInTransaction(batches: Fetch[], mode: Mode, signal: AbortSignal): Promise<void> {
     const producer = this.config.producer!;
     const generation = this.#membership.generation;
-    const offsets = batches.map(({ cursor, next }) => ({ topic: this.topic, partition: cursor.partition, offset: next }));
+    const offsets = batches.map(({ cursor, next }) => ({
+      topic: this.topic,
+      partition: cursor.partition,
+      offset: next,
+    }));
     const handled: ConsumedRecord[][] = [];
     let failure: { unit: ConsumedRecord[]; error: unknown } | null = null;
     try {
@@ -456,7 +510,11 @@ export class GroupConsumer extends Consumer {
   /** Writes records to the dead-letter topic and waits for their acks (idempotent, so a retry never doubles one). */
   async #deadLetter(unit: ConsumedRecord[], error: unknown): Promise<void> {
     const { clock, requestTimeout } = this.config;
-    this.#deadLetters ??= new Producer(this.#transport, this.config.deadLetterTopic!, { deliverySemantic: exactlyOnce(), clock, requestTimeout });
+    this.#deadLetters ??= new Producer(this.#transport, this.config.deadLetterTopic!, {
+      deliverySemantic: exactlyOnce(),
+      clock,
+      requestTimeout,
+    });
     const outputs = await Promise.all(unit.map((r) => this.#deadLetters!.send(r.key, r.value)));
     await this.#deadLetters.flush();
     for (const [i, output] of outputs.entries()) {
@@ -480,7 +538,9 @@ export class GroupConsumer extends Consumer {
   async #commitProcessedNow(): Promise<void> {
     const offsets: PartitionOffset[] = [];
     for (const cursor of this.#cursors.values()) {
-      if (cursor.processed > cursor.committed) offsets.push({ topic: this.topic, partition: cursor.partition, offset: cursor.processed });
+      if (cursor.processed > cursor.committed) {
+        offsets.push({ topic: this.topic, partition: cursor.partition, offset: cursor.processed });
+      }
     }
     if (offsets.length > 0 && this.#membership.joined) await this.#storeOffsets(offsets, false);
   }
@@ -492,7 +552,13 @@ export class GroupConsumer extends Consumer {
   async #storeOffsets(offsets: PartitionOffset[], raise: boolean): Promise<boolean> {
     const member = this.#membership;
     try {
-      await this.#call({ api: "offsetCommit", groupId: this.config.groupId, memberId: member.memberId!, generation: member.generation, offsets });
+      await this.#call({
+        api: "offsetCommit",
+        groupId: this.config.groupId,
+        memberId: member.memberId!,
+        generation: member.generation,
+        offsets,
+      });
     } catch (error) {
       if (!raise && this.#fenced(error)) return false;
       throw error;
@@ -521,7 +587,11 @@ export class GroupConsumer extends Consumer {
   #call<R extends Request>(request: R): Promise<Answer<R>> {
     const { clock, requestTimeout, sessionTimeoutMs } = this.config;
     // Retrying past the session would be pointless: by then the member is gone.
-    return call(this.#transport, request, { clock, requestTimeout, timeout: Math.max(requestTimeout, sessionTimeoutMs) });
+    return call(this.#transport, request, {
+      clock,
+      requestTimeout,
+      timeout: Math.max(requestTimeout, sessionTimeoutMs),
+    });
   }
 
   /** Runs commits and heartbeats one at a time, in order, so an older commit never lands after a newer one. */

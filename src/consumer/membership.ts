@@ -90,7 +90,12 @@ export class Membership {
     const memberId = this.#memberId;
     if (memberId === null || this.lost) return;
     try {
-      const answer = await this.#host.call({ api: "heartbeat", groupId: this.#host.groupId, memberId, generation: this.#generation });
+      const answer = await this.#host.call({
+        api: "heartbeat",
+        groupId: this.#host.groupId,
+        memberId,
+        generation: this.#generation,
+      });
       this.#learn(answer.generation, answer.assignment);
     } catch (error) {
       // Forgotten by the coordinator, or out of reach for a whole session (so forgotten by
@@ -122,7 +127,8 @@ export class Membership {
   }
 
   #learn(generation: number, assignment: readonly number[]): void {
-    const changed = generation !== this.#generation || assignment.length !== this.#owned.size || assignment.some((p) => !this.#owned.has(p));
+    const changed = generation !== this.#generation || assignment.length !== this.#owned.size ||
+      assignment.some((p) => !this.#owned.has(p));
     this.#generation = generation;
     this.#owned = new Set(assignment);
     if (changed) this.stale = true;

@@ -24,7 +24,12 @@ export type ConsumerOutcome =
   | { readonly type: "processed"; readonly record: ConsumedRecord }
   | CommitOutcome
   | { readonly type: "redelivered"; readonly record: ConsumedRecord; readonly error: unknown }
-  | { readonly type: "dead-lettered"; readonly record: ConsumedRecord; readonly error: unknown; readonly deadLetterOffset: number }
+  | {
+    readonly type: "dead-lettered";
+    readonly record: ConsumedRecord;
+    readonly error: unknown;
+    readonly deadLetterOffset: number;
+  }
   | { readonly type: "failed"; readonly record: ConsumedRecord; readonly error: unknown }
   | { readonly type: "partition-stopped"; readonly partition: number; readonly error: PoisonRecordError }
   | { readonly type: "exhausted"; readonly partition: number; readonly offset: number; readonly deliveries: number };

@@ -24,7 +24,13 @@ const rows = await runDemo({ records: options.records, seed: options.seed, crash
 if (options.json) {
   for (const row of rows) console.log(JSON.stringify(row));
 } else {
-  const lines = renderDemoTable(rows, { records: options.records, seed: options.seed, crashes: options.crashes, faults: DEMO_FAULTS, wide: options.wide });
+  const lines = renderDemoTable(rows, {
+    records: options.records,
+    seed: options.seed,
+    crashes: options.crashes,
+    faults: DEMO_FAULTS,
+    wide: options.wide,
+  });
   for (const line of lines) console.log(line);
 }
 if (rows.some((r) => !r.guaranteeHeld)) process.exitCode = 1;

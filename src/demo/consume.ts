@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { unsafeUniformIntDistribution, type RandomGenerator, xoroshiro128plus } from "pure-rand";
+import { type RandomGenerator, unsafeUniformIntDistribution, xoroshiro128plus } from "pure-rand";
 import type { EmbeddedBroker } from "../broker/broker.ts";
 import type { CommitStrategy } from "../consumer/config.ts";
 import { createConsumer } from "../consumer/create.ts";
@@ -18,7 +18,7 @@ import { exactlyOnce } from "../producer/config.ts";
 import { createProducer } from "../producer/create.ts";
 import type { VirtualClock } from "../runtime/virtual-clock.ts";
 import { chaos, type ChaosOptions } from "../transport/chaos.ts";
-import { CrashingTransport, crashingHandler } from "./crash.ts";
+import { crashingHandler, CrashingTransport } from "./crash.ts";
 
 /** What {@link consumeWithCrashes} needs. */
 export interface ConsumeOptions {
@@ -39,7 +39,11 @@ export interface ConsumeOptions {
 }
 
 /** Where a consumer instance crashed: in a handler, or at a request that did or did not reach the broker. */
-export type Crash = { readonly at: "handler" } | { readonly at: "request"; readonly api: string; readonly applied: boolean };
+export type Crash = { readonly at: "handler" } | {
+  readonly at: "request";
+  readonly api: string;
+  readonly applied: boolean;
+};
 
 /** "handler", or e.g. "fetch (applied)". */
 export function describeCrash(crash: Crash): string {
@@ -65,7 +69,13 @@ const SPARE_INSTANCES = 20;
  * Consumer settings sized for the virtual clock: a crashed member's partitions go to the
  * next instance after `sessionTimeoutMs` of simulated time, which costs no waiting.
  */
-const CONSUMER = { maxPollRecords: 500, sessionTimeoutMs: 1_000, heartbeatIntervalMs: 300, pollIntervalMs: 20, requestTimeout: 200 } as const;
+const CONSUMER = {
+  maxPollRecords: 500,
+  sessionTimeoutMs: 1_000,
+  heartbeatIntervalMs: 300,
+  pollIntervalMs: 20,
+  requestTimeout: 200,
+} as const;
 
 /**
  * A well-spread seed from a run's seed and a stream number. Generators seeded with nearby
@@ -81,7 +91,9 @@ export function seedFor(seed: number, stream: number): number {
 /** Reads `topic` to its end with a group whose members crash at seeded points. */
 export async function consumeWithCrashes(options: ConsumeOptions): Promise<ConsumeResult> {
   const { broker, clock, topic, partitions, groupId, commit, outputTopic } = options;
-  if (commit === "transactional" && outputTopic === undefined) throw new Error("a transactional consumer needs an output topic");
+  if (commit === "transactional" && outputTopic === undefined) {
+    throw new Error("a transactional consumer needs an output topic");
+  }
   const ends = Array.from({ length: partitions }, (_, p) => broker.partition(topic, p).log.endOffset);
   const handled = ends.map((end) => new Uint16Array(end));
   // Done once the group's committed offsets cover every log entry (an empty partition has nothing to commit).
@@ -110,23 +122,38 @@ export async function consumeWithCrashes(options: ConsumeOptions): Promise<Consu
     const share = Math.floor(remaining / (left + 1));
     const inHandler = crashing && (crashes.length === 0 || draw(0, 1) === 0);
     const atRecord = inHandler ? draw(1, Math.max(1, share)) : -1;
-    const atRequest = crashing && !inHandler ? draw(1, Math.max(1, Math.floor(share / CONSUMER.maxPollRecords))) : undefined;
+    const atRequest = crashing && !inHandler
+      ? draw(1, Math.max(1, Math.floor(share / CONSUMER.maxPollRecords)))
+      : undefined;
     const applied = atRequest !== undefined && draw(0, 1) === 1;
     const wire = chaos(broker.transport(), { seed: seedFor(options.seed, incarnation + 1), clock, ...options.faults });
     const transport = new CrashingTransport(wire, atRequest === undefined ? {} : { atRequest, applied });
     // One transactional id for every instance: a new instance fences its crashed predecessor
     // and aborts whatever transaction that one left open.
-    const output =
-      commit === "transactional"
-        ? createProducer(transport, outputTopic!, { clock, requestTimeout: 200, deliverySemantic: exactlyOnce({ transactionalId: `${groupId}-ctp`, transactionTimeoutMs: 5_000 }) })
-        : undefined;
-    const consumer = createConsumer(transport, topic, { groupId, commit, clock, ...CONSUMER, ...(output ? { producer: output } : {}) });
+    const output = commit === "transactional"
+      ? createProducer(transport, outputTopic!, {
+        clock,
+        requestTimeout: 200,
+        deliverySemantic: exactlyOnce({ transactionalId: `${groupId}-ctp`, transactionTimeoutMs: 5_000 }),
+      })
+      : undefined;
+    const consumer = createConsumer(transport, topic, {
+      groupId,
+      commit,
+      clock,
+      ...CONSUMER,
+      ...(output ? { producer: output } : {}),
+    });
 
     const stop = new AbortController();
-    const handler = crashingHandler(transport, atRecord, async (record: ConsumedRecord, context: HandlerContext): Promise<void> => {
-      if (context.tx) await context.tx.send(record.key, record.value);
-      handled[record.partition]![record.offset]!++;
-    });
+    const handler = crashingHandler(
+      transport,
+      atRecord,
+      async (record: ConsumedRecord, context: HandlerContext): Promise<void> => {
+        if (context.tx) await context.tx.send(record.key, record.value);
+        handled[record.partition]![record.offset]!++;
+      },
+    );
     // Stops the loop once the group's offsets cover everything; checked after each commit.
     const watch = consumer.commits$.subscribe(() => {
       if (done()) stop.abort();
@@ -134,8 +161,9 @@ export async function consumeWithCrashes(options: ConsumeOptions): Promise<Consu
     try {
       await consumer.run(handler, { signal: stop.signal });
     } catch (error) {
-      if (transport.dead) crashes.push(inHandler ? { at: "handler" } : { at: "request", api: transport.crashedOn ?? "unknown", applied });
-      else {
+      if (transport.dead) {
+        crashes.push(inHandler ? { at: "handler" } : { at: "request", api: transport.crashedOn ?? "unknown", applied });
+      } else {
         // Not a crash of ours: the consumer gave up (say, a broker out of reach for longer
         // than its retries). Reported; the process "restarts" like after a crash.
         failures.push(error instanceof Error ? error.message : String(error));

@@ -68,7 +68,11 @@ export const CRASHED = new Error("crashed");
  * below 1) kills `transport` and throws before handling its record, and once the transport
  * is dead every call throws: a dead process handles nothing more.
  */
-export function crashingHandler<A extends unknown[]>(transport: CrashingTransport, atRecord: number, handle: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+export function crashingHandler<A extends unknown[]>(
+  transport: CrashingTransport,
+  atRecord: number,
+  handle: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
   let calls = 0;
   return async (...args) => {
     if (transport.dead) throw CRASHED;

@@ -23,7 +23,7 @@ import type { CommitStrategy } from "../consumer/config.ts";
 import { VirtualClock } from "../runtime/virtual-clock.ts";
 import { createProducer } from "../producer/create.ts";
 import { atLeastOnce, atMostOnce, type DeliverySemantic, exactlyOnce } from "../producer/config.ts";
-import { type Crash, consumeWithCrashes, seedFor } from "./consume.ts";
+import { consumeWithCrashes, type Crash, seedFor } from "./consume.ts";
 
 /** One line of the demo's table. */
 export interface DemoRow {
@@ -124,7 +124,12 @@ async function runOne({ semantic, commit }: Pairing, index: number, options: Dem
   broker.createTopic(INPUT, { partitions: PARTITIONS });
   broker.createTopic(OUTPUT, { partitions: PARTITIONS });
   const transport = chaos(broker.transport(), { seed, clock, ...faults });
-  const producer = createProducer(transport, INPUT, { clock, deliverySemantic: semantic, requestTimeout: 50, batchSize: 64 * 1024 });
+  const producer = createProducer(transport, INPUT, {
+    clock,
+    deliverySemantic: semantic,
+    requestTimeout: 50,
+    batchSize: 64 * 1024,
+  });
 
   const started = performance.now();
   for (let i = 0; i < records; i++) {
@@ -167,7 +172,9 @@ async function runOne({ semantic, commit }: Pairing, index: number, options: Dem
     }
     // Exactly-once: processing took effect if its output committed; a handler run in an
     // aborted transaction left nothing a read-committed reader sees.
-    if (commit === "transactional") for (const record of broker.read(OUTPUT, p, { isolation: "read-committed" })) effects[idOf(record.value)]!++;
+    if (commit === "transactional") {
+      for (const record of broker.read(OUTPUT, p, { isolation: "read-committed" })) effects[idOf(record.value)]!++;
+    }
   }
   let delivered = 0;
   let duplicated = 0;

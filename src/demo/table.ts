@@ -79,9 +79,13 @@ export function renderDemoTable(rows: readonly DemoRow[], options: DemoTableOpti
     .map(([name, p]) => `${name} ${+(p * 100).toFixed(3)}%`)
     .join(", ");
   const lines = [
-    ...para(`acktor demo: ${options.records} records of 100 bytes per semantic into 4 partitions, seed ${options.seed}`),
+    ...para(
+      `acktor demo: ${options.records} records of 100 bytes per semantic into 4 partitions, seed ${options.seed}`,
+    ),
     ...para(`faults on the producer's and every consumer's connection: ${faults}`),
-    ...para(`${options.crashes} consumer crashes per semantic, each followed by a new consumer instance in the same group`),
+    ...para(
+      `${options.crashes} consumer crashes per semantic, each followed by a new consumer instance in the same group`,
+    ),
     "",
     ...table(wide ? WIDE : NARROW, rows),
     "",

@@ -1,6 +1,6 @@
 import type { Actor, AnyActorRef } from "xstate";
 import type { Bytes } from "../transport/protocol.ts";
-import { deferred, type Deferred } from "./deferred.ts";
+import { type Deferred, deferred } from "./deferred.ts";
 import type { batchMachine } from "./machines/batch-machine.ts";
 import type { RequestOutput } from "./machines/request-machine.ts";
 

@@ -1,6 +1,6 @@
 import { ConfigError } from "../errors.ts";
 import { describe, integerIn, isClock, isObject, rejectUnknownKeys } from "../validate.ts";
-import { retryPolicy, type RetryPolicy } from "../retry/policy.ts";
+import { type RetryPolicy, retryPolicy } from "../retry/policy.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
 import type { Isolation } from "../transport/protocol.ts";
 import { createPartitioner, type Partitioner, type PartitionerName } from "./partitioner.ts";
@@ -56,11 +56,16 @@ export function atLeastOnce(retry?: Partial<RetryPolicy>): AtLeastOnce {
 
 /** Exactly-once delivery: idempotent, and transactional with a `transactionalId`. */
 export function exactlyOnce(options: ExactlyOnceOptions = {}): ExactlyOnce {
-  if (!isObject(options as unknown)) throw new ConfigError("deliverySemantic", `expected an object, got ${describe(options)}`);
+  if (!isObject(options as unknown)) {
+    throw new ConfigError("deliverySemantic", `expected an object, got ${describe(options)}`);
+  }
   rejectUnknownKeys(options, ["retry", "transactionalId", "transactionTimeoutMs"], "deliverySemantic");
   const { transactionalId } = options;
   if (transactionalId !== undefined && (typeof transactionalId !== "string" || transactionalId.length === 0)) {
-    throw new ConfigError("deliverySemantic.transactionalId", `expected a non-empty string, got ${describe(transactionalId)}`);
+    throw new ConfigError(
+      "deliverySemantic.transactionalId",
+      `expected a non-empty string, got ${describe(transactionalId)}`,
+    );
   }
   return {
     kind: "exactly-once",
@@ -134,12 +139,13 @@ const KEYS = [
   "random",
 ] as const;
 
-
 function semantic(value: DeliverySemantic | undefined): DeliverySemantic {
   if (value === undefined) return atLeastOnce();
   if (value?.kind === "at-most-once") return value;
   // Re-validate: a hand-built object may not have gone through the builders.
-  if (value?.kind === "at-least-once") return { kind: "at-least-once", retry: retryPolicy(value.retry, "deliverySemantic.retry") };
+  if (value?.kind === "at-least-once") {
+    return { kind: "at-least-once", retry: retryPolicy(value.retry, "deliverySemantic.retry") };
+  }
   if (value?.kind === "exactly-once") {
     return exactlyOnce({
       retry: value.retry,
@@ -160,11 +166,17 @@ export function resolveProducerConfig(config: ProducerConfig = {}): ResolvedProd
   }
   const maxRequestSize = integerIn("maxRequestSize", config.maxRequestSize ?? 1024 * KiB, 1);
   const batchSize = integerIn("batchSize", config.batchSize ?? 16 * KiB, 1);
-  if (batchSize > maxRequestSize) throw new ConfigError("batchSize", `must not exceed maxRequestSize (${maxRequestSize})`);
+  if (batchSize > maxRequestSize) {
+    throw new ConfigError("batchSize", `must not exceed maxRequestSize (${maxRequestSize})`);
+  }
   const bufferSize = integerIn("bufferSize", config.bufferSize ?? 32 * 1024 * KiB, 1);
-  if (bufferSize < maxRequestSize) throw new ConfigError("bufferSize", `must hold at least one maximal record (${maxRequestSize} bytes)`);
+  if (bufferSize < maxRequestSize) {
+    throw new ConfigError("bufferSize", `must hold at least one maximal record (${maxRequestSize} bytes)`);
+  }
   const clock = config.clock ?? systemClock;
-  if (!isClock(clock)) throw new ConfigError("clock", `expected a Clock (now, setTimeout, clearTimeout), got ${describe(clock)}`);
+  if (!isClock(clock)) {
+    throw new ConfigError("clock", `expected a Clock (now, setTimeout, clearTimeout), got ${describe(clock)}`);
+  }
   const random = config.random ?? Math.random;
   if (typeof random !== "function") throw new ConfigError("random", "must be a function returning [0, 1)");
   const deliverySemantic = semantic(config.deliverySemantic);
@@ -176,7 +188,12 @@ export function resolveProducerConfig(config: ProducerConfig = {}): ResolvedProd
     maxRequestSize,
     // The broker remembers a producer's last 5 batches per partition: more in flight and a
     // retried duplicate could fall outside that window.
-    maxInFlight: integerIn("maxInFlight", config.maxInFlight ?? 5, 1, deliverySemantic.kind === "exactly-once" ? 5 : Number.MAX_SAFE_INTEGER),
+    maxInFlight: integerIn(
+      "maxInFlight",
+      config.maxInFlight ?? 5,
+      1,
+      deliverySemantic.kind === "exactly-once" ? 5 : Number.MAX_SAFE_INTEGER,
+    ),
     requestTimeout: integerIn("requestTimeout", config.requestTimeout ?? 30_000, 1),
     bufferSize,
     deliveryTimeout: integerIn("deliveryTimeout", config.deliveryTimeout ?? 30_000, 0),

@@ -35,7 +35,12 @@ interface ReportBase {
 /** What happened to a batch. A batch reports `dispatched`, any number of `retry`, then one end. */
 export type BatchReport =
   | (ReportBase & { readonly type: "dispatched" })
-  | (ReportBase & { readonly type: "retry"; readonly attempt: number; readonly delayMs: number; readonly error: unknown })
+  | (ReportBase & {
+    readonly type: "retry";
+    readonly attempt: number;
+    readonly delayMs: number;
+    readonly error: unknown;
+  })
   | (ReportBase & { readonly type: "delivered"; readonly baseOffset: number; readonly attempts: number })
   | (ReportBase & { readonly type: "sent-unconfirmed"; readonly attempts: number })
   | (ReportBase & { readonly type: "failed"; readonly error: DeliveryFailedError; readonly attempts: number });
@@ -80,7 +85,13 @@ export function recordOutcomes(batch: Batch): RecordOutcome[] {
 /** The end-of-batch report for a settled batch. */
 export function settledReport(batch: Batch): BatchReport {
   const result = batch.result!;
-  const base = { batchId: batch.id, topic: batch.topic, partition: batch.partition, records: batch.values.length, attempts: result.attempts };
+  const base = {
+    batchId: batch.id,
+    topic: batch.topic,
+    partition: batch.partition,
+    records: batch.values.length,
+    attempts: result.attempts,
+  };
   switch (result.status) {
     case "delivered":
       return { ...base, type: "delivered", baseOffset: result.baseOffset };

@@ -1,6 +1,6 @@
 import { defer, from, map, type Observable } from "rxjs";
 import type { Batch } from "./batch.ts";
-import { offsetOf, recordOutcome, type RecordMetadata, type RecordOutcome } from "./outcome.ts";
+import { offsetOf, type RecordMetadata, type RecordOutcome, recordOutcome } from "./outcome.ts";
 
 /**
  * The handle `send()` returns for one accepted record. It is two fields; the promise and the
@@ -34,7 +34,11 @@ export class ProduceOutput {
     const { batch, index } = this;
     return batch.whenConfirmed().then((confirmation) => {
       if ("error" in confirmation) throw confirmation.error;
-      return { topic: batch.topic, partition: batch.partition, offset: offsetOf(confirmation.baseOffset, index, batch.offsets) };
+      return {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: offsetOf(confirmation.baseOffset, index, batch.offsets),
+      };
     });
   }
 

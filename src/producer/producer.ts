@@ -14,14 +14,14 @@ import {
   UnknownProducerIdError,
 } from "../errors.ts";
 import { decideRetry } from "../retry/decide.ts";
-import { retryPolicy, type RetryPolicy } from "../retry/policy.ts";
+import { type RetryPolicy, retryPolicy } from "../retry/policy.ts";
 import { validateTopicName } from "../broker/topic-name.ts";
 import { defer } from "../runtime/clock.ts";
 import type { Bytes, PartitionOffset, ProduceRequest, Request } from "../transport/protocol.ts";
 import { type Answer, call } from "../transport/call.ts";
 import type { Transport } from "../transport/transport.ts";
 import { Batch, type Confirmation } from "./batch.ts";
-import { type ExactlyOnce, type ProducerConfig, resolveProducerConfig, type ResolvedProducerConfig } from "./config.ts";
+import { type ExactlyOnce, type ProducerConfig, type ResolvedProducerConfig, resolveProducerConfig } from "./config.ts";
 import { batchMachine } from "./machines/batch-machine.ts";
 import { producerMachine } from "./machines/producer-machine.ts";
 import { type RequestContext, requestMachine, type RequestOutput } from "./machines/request-machine.ts";
@@ -78,7 +78,12 @@ export interface ProducerStats {
 }
 
 // At-most-once sends each batch exactly once.
-const NO_RETRY: RetryPolicy = retryPolicy({ maxRetries: 0, initialDelay: 0, maxDelay: 0, timeout: Number.MAX_SAFE_INTEGER });
+const NO_RETRY: RetryPolicy = retryPolicy({
+  maxRetries: 0,
+  initialDelay: 0,
+  maxDelay: 0,
+  timeout: Number.MAX_SAFE_INTEGER,
+});
 
 /**
  * Produces records to one topic with the delivery semantic of its config.
@@ -132,7 +137,12 @@ export class Producer implements AsyncDisposable {
   #accepting = true;
   #closing: Promise<void> | null = null;
 
-  constructor(transport: Transport, topic: string, config: ProducerConfig = {}, options: { ownsTransport?: boolean } = {}) {
+  constructor(
+    transport: Transport,
+    topic: string,
+    config: ProducerConfig = {},
+    options: { ownsTransport?: boolean } = {},
+  ) {
     validateTopicName(topic);
     this.topic = topic;
     this.config = resolveProducerConfig(config);
@@ -142,7 +152,9 @@ export class Producer implements AsyncDisposable {
     this.#policy = semantic.kind === "at-most-once" ? NO_RETRY : semantic.retry;
     this.#awaitAck = semantic.kind !== "at-most-once";
     this.#eos = semantic.kind === "exactly-once" ? semantic : null;
-    this.#txns = this.#eos?.transactionalId ? new TransactionManager(this.#transactionHost(), this.#eos.transactionalId) : null;
+    this.#txns = this.#eos?.transactionalId
+      ? new TransactionManager(this.#transactionHost(), this.#eos.transactionalId)
+      : null;
     this.transactions$ = this.#txns?.reports$ ?? new Subject<TransactionReport>().asObservable();
     this.lifecycle = createActor(producerMachine).start();
     // Read on every send(), so cached rather than taken from a snapshot each time.
@@ -192,7 +204,9 @@ export class Producer implements AsyncDisposable {
       return Promise.reject(error);
     }
     const size = v.length + (k === null ? 0 : k.length);
-    if (size > this.config.maxRequestSize) return Promise.reject(new RecordTooLargeError(size, this.config.maxRequestSize));
+    if (size > this.config.maxRequestSize) {
+      return Promise.reject(new RecordTooLargeError(size, this.config.maxRequestSize));
+    }
     // Waiters go first, so records are accepted in the order send() was called.
     if (this.#lanes === null || this.#waiters.length > 0 || this.#buffered + size > this.config.bufferSize) {
       return this.#wait(k, v, size);
@@ -212,7 +226,12 @@ export class Producer implements AsyncDisposable {
     const late = await Promise.allSettled(waiting);
     const joined = late.flatMap((r) => (r.status === "fulfilled" ? [r.value.batch] : []));
     failed.push(...(await this.#settleAll(joined)));
-    if (failed.length > 0) throw new UndeliveredRecordsError(failed.map((b) => (b.result as FailedOutput).error), failed.reduce((n, b) => n + b.values.length, 0));
+    if (failed.length > 0) {
+      throw new UndeliveredRecordsError(
+        failed.map((b) => (b.result as FailedOutput).error),
+        failed.reduce((n, b) => n + b.values.length, 0),
+      );
+    }
   }
 
   /**
@@ -263,7 +282,9 @@ export class Producer implements AsyncDisposable {
   sendOffsets(groupId: string, offsets: readonly PartitionOffset[], generation?: number): Promise<void> {
     // The executor turns a synchronous throw (not transactional) into a rejection, as an
     // `async` method would: callers handle failures through the promise alone.
-    return new Promise((resolve) => resolve(this.#transactional("sendOffsets").sendOffsets(groupId, offsets, generation)));
+    return new Promise((resolve) =>
+      resolve(this.#transactional("sendOffsets").sendOffsets(groupId, offsets, generation))
+    );
   }
 
   /**
@@ -312,7 +333,9 @@ export class Producer implements AsyncDisposable {
 
   #transactional(operation: string): TransactionManager {
     if (this.#txns) return this.#txns;
-    throw new InvalidTxnStateError(`${operation}() needs a transactional producer: use exactlyOnce({ transactionalId })`);
+    throw new InvalidTxnStateError(
+      `${operation}() needs a transactional producer: use exactlyOnce({ transactionalId })`,
+    );
   }
 
   #transactionHost() {
@@ -427,7 +450,9 @@ export class Producer implements AsyncDisposable {
         try {
           ({ partitions } = await this.#call({ api: "metadata", topic: this.topic }));
         } catch (error) {
-          throw error instanceof DeliveryFailedError ? new MetadataUnavailableError(this.topic, error.attempts, error.cause) : error;
+          throw error instanceof DeliveryFailedError
+            ? new MetadataUnavailableError(this.topic, error.attempts, error.cause)
+            : error;
         }
         if (this.#eos) await this.#initIdentity();
         this.#lanes = Array.from({ length: partitions }, () => ({
@@ -526,7 +551,15 @@ export class Producer implements AsyncDisposable {
       lane.inFlight++;
       lane.sequence?.assign(batch);
       batch.actor.send({ type: "DISPATCH", at: this.config.clock.now() });
-      if (this.#reports.observed) this.#reports.next({ type: "dispatched", batchId: batch.id, topic: this.topic, partition: batch.partition, records: batch.values.length });
+      if (this.#reports.observed) {
+        this.#reports.next({
+          type: "dispatched",
+          batchId: batch.id,
+          topic: this.topic,
+          partition: batch.partition,
+          records: batch.values.length,
+        });
+      }
     }
   }
 
@@ -549,7 +582,9 @@ export class Producer implements AsyncDisposable {
       values: batch.values,
       ...(context.awaitAck ? {} : { ack: false }),
     };
-    const reply = this.#transport.request(sequence ? { ...request, ...this.#idempotence(batch, sequence) } : request, { timeoutMs });
+    const reply = this.#transport.request(sequence ? { ...request, ...this.#idempotence(batch, sequence) } : request, {
+      timeoutMs,
+    });
     self.send({ type: "SENT" });
     if (context.awaitAck) {
       if (sequence) sequence.outstanding++;
@@ -608,7 +643,9 @@ export class Producer implements AsyncDisposable {
     if (!(error instanceof OutOfOrderSequenceError) && !(error instanceof UnknownProducerIdError)) return error;
     const sequence = this.#lanes![batch.partition]!.sequence!;
     if (!sequence.isHead(batch)) return new OutOfOrderSequenceError(error.message);
-    if (this.#txns) return new AcktorError(error.code, `${error.message}; a transaction cannot recover from a sequence gap`);
+    if (this.#txns) {
+      return new AcktorError(error.code, `${error.message}; a transaction cannot recover from a sequence gap`);
+    }
     sequence.requestBump();
     this.#bumpIfQuiet(this.#lanes![batch.partition]!);
     return new OutOfOrderSequenceError(`${error.message}; moving partition ${batch.partition} to a new epoch`);

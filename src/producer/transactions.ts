@@ -88,7 +88,14 @@ export class TransactionManager {
   begin(): void {
     this.#require("BEGIN", "begin a transaction");
     this.actor.send({ type: "BEGIN" });
-    this.#current = { partitions: new Set(), adding: new Set(), refused: new Map(), batches: [], offsets: [], failure: null };
+    this.#current = {
+      partitions: new Set(),
+      adding: new Set(),
+      refused: new Map(),
+      batches: [],
+      offsets: [],
+      failure: null,
+    };
   }
 
   /** Throws unless records may be written now. */
@@ -171,7 +178,9 @@ export class TransactionManager {
     this.actor.send({ type: "COMMIT" });
     const txn = this.#current!;
     const failed = await this.#host.settle(txn.batches);
-    if (failed.length > 0 && txn.failure === null) txn.failure = failed[0]!.result?.status === "failed" ? failed[0]!.result.error.cause : null;
+    if (failed.length > 0 && txn.failure === null) {
+      txn.failure = failed[0]!.result?.status === "failed" ? failed[0]!.result.error.cause : null;
+    }
     if (txn.failure === null) {
       try {
         if (this.#touched(txn)) await this.#host.call({ api: "endTxn", ...this.#identity(), commit: true });
@@ -239,9 +248,16 @@ export class TransactionManager {
 
   #refusal(operation: string): AcktorError {
     const state = this.state;
-    if (state === "fenced") return new ProducerFencedError(`cannot ${operation}: transactional id "${this.#transactionalId}" was taken over by a newer producer`);
-    const hint =
-      state === "ready" ? "; call beginTransaction() first" : state === "abortable" ? "; the transaction failed and can only be aborted" : "";
+    if (state === "fenced") {
+      return new ProducerFencedError(
+        `cannot ${operation}: transactional id "${this.#transactionalId}" was taken over by a newer producer`,
+      );
+    }
+    const hint = state === "ready"
+      ? "; call beginTransaction() first"
+      : state === "abortable"
+      ? "; the transaction failed and can only be aborted"
+      : "";
     return new InvalidTxnStateError(`cannot ${operation} while the transaction is ${state}${hint}`);
   }
 
@@ -268,4 +284,3 @@ export class TransactionManager {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isRetriable, type ExhaustedReason } from "../errors.ts";
+import { type ExhaustedReason, isRetriable } from "../errors.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { RetryPolicy } from "./policy.ts";
 
@@ -38,7 +38,9 @@ export function decideRetry(
   error: unknown,
   random?: () => number,
 ): RetryDecision {
-  if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be an integer >= 1, got ${attempts}`);
+  if (!Number.isInteger(attempts) || attempts < 1) {
+    throw new RangeError(`attempts must be an integer >= 1, got ${attempts}`);
+  }
   // A NaN elapsed time would never compare as past the timeout and retry until maxRetries.
   if (!Number.isFinite(elapsedMs) || elapsedMs < 0) {
     throw new RangeError(`elapsedMs must be a finite number >= 0, got ${elapsedMs}`);

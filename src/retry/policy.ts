@@ -98,7 +98,10 @@ export function retryPolicy(input?: Partial<RetryPolicy>, field = "retry"): Retr
   }
   const strategy = pick("strategy");
   if (!(STRATEGIES as readonly unknown[]).includes(strategy)) {
-    throw new ConfigError(at("strategy"), `expected one of ${STRATEGIES.map((s) => `"${s}"`).join(", ")}, got ${describe(strategy)}`);
+    throw new ConfigError(
+      at("strategy"),
+      `expected one of ${STRATEGIES.map((s) => `"${s}"`).join(", ")}, got ${describe(strategy)}`,
+    );
   }
   const jitter = pick("jitter");
   if (typeof jitter !== "number" || !(jitter >= 0 && jitter <= 1)) {
@@ -119,4 +122,3 @@ export function retryPolicy(input?: Partial<RetryPolicy>, field = "retry"): Retr
 function isFiniteAtLeastZero(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value) && value >= 0;
 }
-

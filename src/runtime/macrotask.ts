@@ -8,10 +8,9 @@
 
 type Immediate = (fn: () => void) => unknown;
 
-const immediate: Immediate =
-  typeof (globalThis as { setImmediate?: Immediate }).setImmediate === "function"
-    ? (globalThis as unknown as { setImmediate: Immediate }).setImmediate
-    : (fn) => setTimeout(fn, 0);
+const immediate: Immediate = typeof (globalThis as { setImmediate?: Immediate }).setImmediate === "function"
+  ? (globalThis as unknown as { setImmediate: Immediate }).setImmediate
+  : (fn) => setTimeout(fn, 0);
 
 /** Runs `fn` as a macrotask, after pending microtasks and I/O callbacks. */
 export function macrotask(fn: () => void): void {

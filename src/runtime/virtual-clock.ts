@@ -101,7 +101,7 @@ export class VirtualClock implements Clock {
     const last = heap.pop();
     if (heap.length > 0 && last) {
       heap[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0;;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let min = i;

@@ -30,11 +30,20 @@ export type Answer<R extends Request> = Extract<ResponseFor<R>, { ok: true }>;
  * backoff. Throws the broker's typed error when it is not retriable, or a
  * {@link DeliveryFailedError} when retries or time run out.
  */
-export async function call<R extends Request>(transport: Transport, request: R, options: CallOptions): Promise<Answer<R>> {
+export async function call<R extends Request>(
+  transport: Transport,
+  request: R,
+  options: CallOptions,
+): Promise<Answer<R>> {
   const { clock, requestTimeout } = options;
-  const policy = retryPolicy({ maxRetries: 20, initialDelay: 2, maxDelay: 1000, timeout: Math.max(requestTimeout, options.timeout) });
+  const policy = retryPolicy({
+    maxRetries: 20,
+    initialDelay: 2,
+    maxDelay: 1000,
+    timeout: Math.max(requestTimeout, options.timeout),
+  });
   const started = clock.now();
-  for (let attempts = 1; ; attempts++) {
+  for (let attempts = 1;; attempts++) {
     let error: unknown;
     try {
       const answer = await transport.request(request, { timeoutMs: requestTimeout });
@@ -44,7 +53,9 @@ export async function call<R extends Request>(transport: Transport, request: R, 
       error = thrown;
     }
     const decision = decideRetry(policy, attempts, clock.now() - started, error);
-    if (!decision.retry) throw decision.reason === "not-retriable" ? error : new DeliveryFailedError(attempts, decision.reason, error);
+    if (!decision.retry) {
+      throw decision.reason === "not-retriable" ? error : new DeliveryFailedError(attempts, decision.reason, error);
+    }
     await sleep(clock, decision.delay);
   }
 }

@@ -11,7 +11,7 @@
  * @module
  */
 import { EventEmitter } from "eventemitter3";
-import { xoroshiro128plus, type RandomGenerator } from "pure-rand";
+import { type RandomGenerator, xoroshiro128plus } from "pure-rand";
 import { ConfigError, DisconnectedError, TransportClosedError } from "../errors.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
 import { describe, isClock, isObject, rejectUnknownKeys } from "../validate.ts";
@@ -209,7 +209,10 @@ export function chaos(transport: Transport, options: ChaosOptions): ChaosTranspo
   }
   const clockOption: unknown = options.clock;
   if (clockOption !== undefined && !isClock(clockOption)) {
-    throw new ConfigError("chaos.clock", `expected a Clock (now, setTimeout, clearTimeout), got ${describe(clockOption)}`);
+    throw new ConfigError(
+      "chaos.clock",
+      `expected a Clock (now, setTimeout, clearTimeout), got ${describe(clockOption)}`,
+    );
   }
   const clock: Clock = clockOption ?? systemClock;
   const settings: Settings = {
@@ -376,7 +379,9 @@ function parseUpdate(input: ChaosUpdate): Partial<Settings> {
   }
   const delay: unknown = input.delay;
   if (delay !== undefined) {
-    if (!isObject(delay)) throw new ConfigError("chaos.delay", `expected { probability, maxMs }, got ${describe(delay)}`);
+    if (!isObject(delay)) {
+      throw new ConfigError("chaos.delay", `expected { probability, maxMs }, got ${describe(delay)}`);
+    }
     rejectUnknownKeys(delay, ["probability", "maxMs"], "chaos.delay");
     out.delayProbability = probability(delay.probability, "chaos.delay.probability");
     out.delayMaxMs = milliseconds(delay.maxMs, "chaos.delay.maxMs");
@@ -384,11 +389,16 @@ function parseUpdate(input: ChaosUpdate): Partial<Settings> {
   if (input.reconnectMs !== undefined) out.reconnectMs = milliseconds(input.reconnectMs, "chaos.reconnectMs");
   const apis: unknown = input.apis;
   if (apis !== undefined) {
-    if (!Array.isArray(apis)) throw new ConfigError("chaos.apis", `expected an array of api names, got ${describe(apis)}`);
+    if (!Array.isArray(apis)) {
+      throw new ConfigError("chaos.apis", `expected an array of api names, got ${describe(apis)}`);
+    }
     const subject = Object.fromEntries(API_NAMES.map((api) => [api, false])) as Record<ChaosApi, boolean>;
     apis.forEach((api: unknown, i) => {
       if (typeof api !== "string" || !Object.hasOwn(ALL_APIS, api)) {
-        throw new ConfigError(`chaos.apis[${i}]`, `expected one of ${API_NAMES.map((a) => `"${a}"`).join(", ")}, got ${describe(api)}`);
+        throw new ConfigError(
+          `chaos.apis[${i}]`,
+          `expected one of ${API_NAMES.map((a) => `"${a}"`).join(", ")}, got ${describe(api)}`,
+        );
       }
       subject[api as ChaosApi] = true;
     });
@@ -396,7 +406,6 @@ function parseUpdate(input: ChaosUpdate): Partial<Settings> {
   }
   return out;
 }
-
 
 function probability(value: unknown, field: string): number {
   if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
@@ -426,6 +435,3 @@ function seededRng(seed: number): RandomGenerator {
   for (let i = 0; i < WARM_UP_DRAWS; i++) rng.unsafeNext();
   return rng;
 }
-
-
-

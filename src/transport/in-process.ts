@@ -2,7 +2,7 @@ import { TransportClosedError } from "../errors.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
 import { Correlator } from "./correlator.ts";
 import type { Request, RequestHandler, ResponseFor } from "./protocol.ts";
-import type { Transport, RequestOptions } from "./transport.ts";
+import type { RequestOptions, Transport } from "./transport.ts";
 
 /**
  * A transport to a broker in the same process. Requests and responses are handed over by

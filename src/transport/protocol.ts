@@ -62,7 +62,9 @@ export interface ProduceRequest {
  * first ack was lost) and answers with the original offsets; a duplicate older than the
  * broker's window has `baseOffset` -1 (unknown).
  */
-export type ProduceResponse = Result<{ readonly baseOffset: number; readonly offsets?: readonly number[]; readonly duplicate?: boolean }>;
+export type ProduceResponse = Result<
+  { readonly baseOffset: number; readonly offsets?: readonly number[]; readonly duplicate?: boolean }
+>;
 
 /**
  * Reads a partition's log from `offset`. A consumer-group member may name itself with
@@ -213,7 +215,9 @@ export interface JoinGroupRequest {
  * The member's id, the group's generation and the partitions the member owns now. It may own
  * fewer than its share until their previous owners release them; later heartbeats hand them over.
  */
-export type JoinGroupResponse = Result<{ readonly memberId: string; readonly generation: number; readonly assignment: number[] }>;
+export type JoinGroupResponse = Result<
+  { readonly memberId: string; readonly generation: number; readonly assignment: number[] }
+>;
 
 /**
  * Keeps a member's session alive and brings its ownership up to date: partitions it must give
@@ -263,23 +267,16 @@ export type Request =
   | OffsetCommitRequest;
 
 /** The response type that answers request type `R`. */
-export type ResponseFor<R extends Request> = R extends ProduceRequest
-  ? ProduceResponse
-  : R extends FetchRequest
-    ? FetchResponse
-    : R extends MetadataRequest
-      ? MetadataResponse
-      : R extends InitProducerIdRequest
-        ? InitProducerIdResponse
-        : R extends OffsetFetchRequest
-          ? OffsetFetchResponse
-          : R extends JoinGroupRequest
-            ? JoinGroupResponse
-            : R extends HeartbeatRequest
-              ? HeartbeatResponse
-              : R extends AddPartitionsToTxnRequest | TxnOffsetCommitRequest | EndTxnRequest | LeaveGroupRequest | OffsetCommitRequest
-                ? Ack
-                : never;
+export type ResponseFor<R extends Request> = R extends ProduceRequest ? ProduceResponse
+  : R extends FetchRequest ? FetchResponse
+  : R extends MetadataRequest ? MetadataResponse
+  : R extends InitProducerIdRequest ? InitProducerIdResponse
+  : R extends OffsetFetchRequest ? OffsetFetchResponse
+  : R extends JoinGroupRequest ? JoinGroupResponse
+  : R extends HeartbeatRequest ? HeartbeatResponse
+  : R extends
+    AddPartitionsToTxnRequest | TxnOffsetCommitRequest | EndTxnRequest | LeaveGroupRequest | OffsetCommitRequest ? Ack
+  : never;
 
 /** Anything that answers requests: the embedded broker, or a server behind a network transport. */
 export interface RequestHandler {

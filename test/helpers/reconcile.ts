@@ -3,10 +3,10 @@
  * virtual clock, then reconcile what the producer reported against the broker's log.
  */
 import {
+  chaos,
   type ChaosFault,
   type ChaosOptions,
   type ChaosTransport,
-  chaos,
   createProducer,
   EmbeddedBroker,
   type ProduceOutput,

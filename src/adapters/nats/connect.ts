@@ -62,13 +62,21 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsTran
   try {
     nc = await connect(connection);
   } catch (error) {
-    const cause = error instanceof Error ? `${error.name === "Error" ? error.constructor.name : error.name}: ${error.message}` : String(error);
+    const cause = error instanceof Error
+      ? `${error.name === "Error" ? error.constructor.name : error.name}: ${error.message}`
+      : String(error);
     throw new EngineUnavailableError(server, `cannot connect to NATS (${cause})`, error);
   }
   try {
     return new NatsTransport(nc, await jetstreamManager(nc), server, publishWindow);
   } catch (error) {
     await nc.close().catch(() => {});
-    throw new EngineUnavailableError(server, `JetStream is not available (${error instanceof Error ? error.message : String(error)}); start the server with -js`, error);
+    throw new EngineUnavailableError(
+      server,
+      `JetStream is not available (${
+        error instanceof Error ? error.message : String(error)
+      }); start the server with -js`,
+      error,
+    );
   }
 }

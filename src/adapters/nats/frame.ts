@@ -60,8 +60,14 @@ export function encodeFrame(keys: readonly (Bytes | null)[], values: readonly By
 
 /** Decodes a frame; throws a `RangeError` naming the problem for anything that is not a valid version-1 frame. */
 export function decodeFrame(data: Uint8Array): Frame {
-  if (data.length < HEADER_BYTES || data[0] !== MAGIC_A || data[1] !== MAGIC_K) throw new RangeError("not an acktor batch frame");
-  if (data[2] !== VERSION) throw new RangeError(`acktor batch frame version ${data[2]} is not supported (this acktor reads version ${VERSION})`);
+  if (data.length < HEADER_BYTES || data[0] !== MAGIC_A || data[1] !== MAGIC_K) {
+    throw new RangeError("not an acktor batch frame");
+  }
+  if (data[2] !== VERSION) {
+    throw new RangeError(
+      `acktor batch frame version ${data[2]} is not supported (this acktor reads version ${VERSION})`,
+    );
+  }
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const count = view.getUint32(4);
   const baseSequence = view.getInt32(8);

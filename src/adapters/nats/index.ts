@@ -5,7 +5,7 @@
  * @module
  */
 export { connectNats, type NatsConnectOptions } from "./connect.ts";
-export { NatsTransport, type NatsTopicConfig, streamName } from "./nats-transport.ts";
+export { type NatsTopicConfig, NatsTransport, streamName } from "./nats-transport.ts";
 export { durableName, JetStreamConsumer } from "./jetstream-consumer.ts";
 export type { Framing } from "./message.ts";
 export { decodeFrame, encodeFrame, type Frame } from "./frame.ts";

@@ -28,9 +28,25 @@
  *
  * @module
  */
-import { AckPolicy, DeliverPolicy, type Consumer as DurableConsumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
-import { type NatsConnection, nanos, type Subscription } from "@nats-io/transport-node";
-import { type AcktorError, ConfigError, type PoisonRecordError, TransportClosedError, UnknownMemberIdError, UnknownTopicError, UnsupportedError } from "../../errors.ts";
+import {
+  AckPolicy,
+  type Consumer as DurableConsumer,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from "@nats-io/jetstream";
+import { nanos, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import {
+  type AcktorError,
+  ConfigError,
+  type PoisonRecordError,
+  TransportClosedError,
+  UnknownMemberIdError,
+  UnknownTopicError,
+  UnsupportedError,
+} from "../../errors.ts";
 import { Consumer, type HandlerContext, type Mode, type OutputContext } from "../../consumer/consumer.ts";
 import type { ConsumerConfig } from "../../consumer/config.ts";
 import type { ConsumedRecord } from "../../consumer/record.ts";
@@ -50,7 +66,14 @@ export interface JetStreamAccess {
   jsm(): JetStreamManager;
   shape(topic: string): Promise<TopicShape>;
   typed(error: unknown): AcktorError;
-  publishWithId(topic: string, key: Bytes | null, value: Bytes, msgId: string, partitionIfKeyless: number, timeoutMs: number): Promise<RecordMetadata>;
+  publishWithId(
+    topic: string,
+    key: Bytes | null,
+    value: Bytes,
+    msgId: string,
+    partitionIfKeyless: number,
+    timeoutMs: number,
+  ): Promise<RecordMetadata>;
 }
 
 /** Messages handed out together, and how: one unit per record, or one unit for all. */
@@ -94,7 +117,10 @@ export class JetStreamConsumer extends Consumer {
   constructor(access: JetStreamAccess, topic: string, config: ConsumerConfig) {
     super(topic, config);
     if (this.config.commit === "transactional") {
-      throw new UnsupportedError("transactions", 'NATS JetStream has no transactions: use commit "idempotent" with an outputTopic for exactly-once consume-transform-produce');
+      throw new UnsupportedError(
+        "transactions",
+        'NATS JetStream has no transactions: use commit "idempotent" with an outputTopic for exactly-once consume-transform-produce',
+      );
     }
     this.#access = access;
     this.#stream = streamName(topic);
@@ -129,10 +155,16 @@ export class JetStreamConsumer extends Consumer {
    */
   async commit(offsets?: readonly { partition: number; offset: number }[]): Promise<void> {
     this.checkOpen("commit");
-    if (this.config.commit === "idempotent") throw new ConfigError("commit", 'an "idempotent" consumer acknowledges each record once its output is stored');
-    if (offsets !== undefined && !Array.isArray(offsets)) throw new ConfigError("offsets", "expected an array of { partition, offset }");
+    if (this.config.commit === "idempotent") {
+      throw new ConfigError("commit", 'an "idempotent" consumer acknowledges each record once its output is stored');
+    }
+    if (offsets !== undefined && !Array.isArray(offsets)) {
+      throw new ConfigError("offsets", "expected an array of { partition, offset }");
+    }
     const below = offsets === undefined ? null : new Map(offsets.map(({ partition, offset }) => [partition, offset]));
-    const due = below === null ? this.#processed : this.#processed.filter((m) => this.#offsetAt(m.seq) < (below.get(this.#partitionOf(m.subject)) ?? 0));
+    const due = below === null
+      ? this.#processed
+      : this.#processed.filter((m) => this.#offsetAt(m.seq) < (below.get(this.#partitionOf(m.subject)) ?? 0));
     const left = new Set(this.#processed);
     for (const m of due) left.delete(m);
     this.#processed = [...left];
@@ -141,11 +173,17 @@ export class JetStreamConsumer extends Consumer {
   }
 
   seek(): void {
-    throw new UnsupportedError("seek", "NATS JetStream: a durable consumer's position is the server's and shared by the group; read from another offset with a new group");
+    throw new UnsupportedError(
+      "seek",
+      "NATS JetStream: a durable consumer's position is the server's and shared by the group; read from another offset with a new group",
+    );
   }
 
   pause(): void {
-    throw new UnsupportedError("pause", "NATS JetStream: the server hands a group's members records of every partition; pausing one is not supported");
+    throw new UnsupportedError(
+      "pause",
+      "NATS JetStream: the server hands a group's members records of every partition; pausing one is not supported",
+    );
   }
 
   resume(): void {
@@ -193,7 +231,9 @@ export class JetStreamConsumer extends Consumer {
     if (this.#consumer !== null) return;
     const { config } = this;
     const shape = await this.#access.shape(this.topic);
-    for (const topic of [config.outputTopic, config.deadLetterTopic]) if (topic !== null) await this.#access.shape(topic);
+    for (const topic of [config.outputTopic, config.deadLetterTopic]) {
+      if (topic !== null) await this.#access.shape(topic);
+    }
     this.#framing = shape.framing;
     this.#partitions = shape.partitions;
     const jsm = this.#access.jsm();
@@ -217,11 +257,14 @@ export class JetStreamConsumer extends Consumer {
     } catch (error) {
       throw this.#typed(error);
     }
-    this.#advisories = this.#access.nc().subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.#stream}.${this.#durable}`, {
-      callback: (error, message) => {
-        if (error === null) void this.#exhausted(message.json<{ stream_seq: number; deliveries: number }>());
+    this.#advisories = this.#access.nc().subscribe(
+      `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.#stream}.${this.#durable}`,
+      {
+        callback: (error, message) => {
+          if (error === null) void this.#exhausted(message.json<{ stream_seq: number; deliveries: number }>());
+        },
       },
-    });
+    );
     this.outcomes.next({ type: "assigned", partitions: this.assignment, generation: 0 });
   }
 
@@ -250,7 +293,10 @@ export class JetStreamConsumer extends Consumer {
       } catch (error) {
         if (signal.aborted) return;
         const typed = this.#typed(error);
-        if (typed instanceof UnknownTopicError || typed instanceof UnknownMemberIdError || typed instanceof TransportClosedError) {
+        if (
+          typed instanceof UnknownTopicError || typed instanceof UnknownMemberIdError ||
+          typed instanceof TransportClosedError
+        ) {
           this.#pumpFailure = typed;
           this.#wake();
           return;
@@ -345,7 +391,14 @@ export class JetStreamConsumer extends Consumer {
     let run: { partition: number; messages: JsMsg[]; records: ConsumedRecord[] } | null = null;
     for (const m of messages) {
       const partition = this.#partitionOf(m.subject);
-      const records = recordsOf(m, this.#framing).map((r) => ({ topic: this.topic, partition, offset: r.offset, key: r.key, value: r.value, deliveries: m.info.deliveryCount }));
+      const records = recordsOf(m, this.#framing).map((r) => ({
+        topic: this.topic,
+        partition,
+        offset: r.offset,
+        key: r.key,
+        value: r.value,
+        deliveries: m.info.deliveryCount,
+      }));
       if (!mode.batch) {
         out.push({ messages: [m], units: records.map((r) => [r]) });
         continue;
@@ -422,7 +475,14 @@ export class JetStreamConsumer extends Consumer {
     }
     for (const record of unit) {
       // The id makes a dead letter written again after a crash a duplicate, not a second copy.
-      const { offset } = await this.#access.publishWithId(topic, record.key, record.value, `dlq:${this.#durable}:${this.#stream}:${record.offset}`, record.partition, this.config.requestTimeout);
+      const { offset } = await this.#access.publishWithId(
+        topic,
+        record.key,
+        record.value,
+        `dlq:${this.#durable}:${this.#stream}:${record.offset}`,
+        record.partition,
+        this.config.requestTimeout,
+      );
       this.outcomes.next({ type: "dead-lettered", record, error, deadLetterOffset: offset });
     }
   }
@@ -433,7 +493,14 @@ export class JetStreamConsumer extends Consumer {
     const prefix = `eo:${this.#durable}:${this.#stream}:${input.offset}:`;
     return {
       send: (key, value) => {
-        const write = this.#access.publishWithId(this.config.outputTopic!, keyBytes(key), valueBytes(value), prefix + n++, input.partition, this.config.requestTimeout);
+        const write = this.#access.publishWithId(
+          this.config.outputTopic!,
+          keyBytes(key),
+          valueBytes(value),
+          prefix + n++,
+          input.partition,
+          this.config.requestTimeout,
+        );
         writes.push(write);
         // Awaited by the consumer before the input is acked; the handler need not await it.
         write.catch(() => {});
@@ -502,7 +569,9 @@ export class JetStreamConsumer extends Consumer {
       case "StreamNotFoundError":
         return new UnknownTopicError(this.topic);
       case "ConsumerNotFoundError":
-        return new UnknownMemberIdError(`${this.#access.server}: the durable consumer "${this.#durable}" of group "${this.config.groupId}" was deleted`);
+        return new UnknownMemberIdError(
+          `${this.#access.server}: the durable consumer "${this.#durable}" of group "${this.config.groupId}" was deleted`,
+        );
       default:
         return this.#access.typed(error);
     }

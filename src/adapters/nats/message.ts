@@ -39,7 +39,11 @@ export function recordMessage(key: Bytes | null, value: Bytes): Outgoing {
 }
 
 /** A batch as one message (batch framing). */
-export function frameMessage(keys: readonly (Bytes | null)[], values: readonly Bytes[], baseSequence: number): Outgoing {
+export function frameMessage(
+  keys: readonly (Bytes | null)[],
+  values: readonly Bytes[],
+  baseSequence: number,
+): Outgoing {
   const h = natsHeaders();
   h.set(FRAME_HEADER, "1");
   return { data: encodeFrame(keys, values, baseSequence), headers: h };

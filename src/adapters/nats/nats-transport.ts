@@ -18,7 +18,7 @@
  * @module
  */
 import { jetstream, type JetStreamClient, type JetStreamManager, type PubAck, StorageType } from "@nats-io/jetstream";
-import { type NatsConnection, nanos } from "@nats-io/transport-node";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import {
   AcktorError,
   ConfigError,
@@ -54,7 +54,7 @@ import type { RecordMetadata } from "../../producer/outcome.ts";
 import { integerIn, isObject, rejectUnknownKeys } from "../../validate.ts";
 import { frameOffset, splitFrameOffset } from "./frame.ts";
 import { type JetStreamAccess, JetStreamConsumer } from "./jetstream-consumer.ts";
-import { type Framing, frameMessage, recordMessage, recordsOf } from "./message.ts";
+import { frameMessage, type Framing, recordMessage, recordsOf } from "./message.ts";
 
 /** A topic on JetStream. */
 export interface NatsTopicConfig {
@@ -147,14 +147,20 @@ export class NatsTransport implements ConsumerHost {
   /** Creates the topic's stream, or updates it (partitions may grow, never shrink). */
   async createTopic(topic: string, config: NatsTopicConfig): Promise<void> {
     validateTopicName(topic);
-    if (!isObject(config as unknown)) throw new ConfigError("topic", `createTopic("${topic}") needs a config with partitions`);
+    if (!isObject(config as unknown)) {
+      throw new ConfigError("topic", `createTopic("${topic}") needs a config with partitions`);
+    }
     rejectUnknownKeys(config, ["partitions", "replicas", "storage", "framing", "duplicateWindowMs"], "topic");
     const partitions = integerIn("partitions", config.partitions, 1, 65_536);
     const replicas = integerIn("replicas", config.replicas ?? 1, 1, 5);
     const framing = config.framing ?? "message";
-    if (framing !== "message" && framing !== "batch") throw new ConfigError("framing", `must be "message" or "batch", got ${String(framing)}`);
+    if (framing !== "message" && framing !== "batch") {
+      throw new ConfigError("framing", `must be "message" or "batch", got ${String(framing)}`);
+    }
     const storage = config.storage ?? "file";
-    if (storage !== "file" && storage !== "memory") throw new ConfigError("storage", `must be "file" or "memory", got ${String(storage)}`);
+    if (storage !== "file" && storage !== "memory") {
+      throw new ConfigError("storage", `must be "file" or "memory", got ${String(storage)}`);
+    }
     const windowMs = integerIn("duplicateWindowMs", config.duplicateWindowMs ?? 120_000, 100);
     const shape: TopicShape = { partitions, framing };
     const stream = {
@@ -171,7 +177,12 @@ export class NatsTransport implements ConsumerHost {
       if (existing === null) return void (await this.#jsm.streams.add(stream));
       const had = existing.config.subjects?.length ?? 0;
       // Fewer partitions would orphan records and move keys to other partitions.
-      if (partitions < had) throw new ConfigError("partitions", `topic "${topic}" has ${had} partitions; a topic's partitions can grow, never shrink`);
+      if (partitions < had) {
+        throw new ConfigError(
+          "partitions",
+          `topic "${topic}" has ${had} partitions; a topic's partitions can grow, never shrink`,
+        );
+      }
       await this.#jsm.streams.update(stream.name, { ...existing.config, ...stream });
     });
     this.#shapes.set(topic, Promise.resolve(shape));
@@ -220,14 +231,21 @@ export class NatsTransport implements ConsumerHost {
         default:
           throw new UnsupportedError(
             request.api,
-            `NATS JetStream: "${request.api}" is not supported by this adapter (${["addPartitionsToTxn", "txnOffsetCommit", "endTxn"].includes(request.api) ? "JetStream has no multi-subject transactions" : "groups run on durable JetStream consumers: pass the NatsTransport itself to createConsumer, not a wrapper of it"})`,
+            `NATS JetStream: "${request.api}" is not supported by this adapter (${
+              ["addPartitionsToTxn", "txnOffsetCommit", "endTxn"].includes(request.api)
+                ? "JetStream has no multi-subject transactions"
+                : "groups run on durable JetStream consumers: pass the NatsTransport itself to createConsumer, not a wrapper of it"
+            })`,
           );
       }
     } catch (error) {
       const typed = this.#typed(error);
       // The transport's own failures reject, as the Transport contract says; only the
       // engine's answers travel as data.
-      if (typed instanceof DisconnectedError || typed instanceof RequestTimedOutError || typed instanceof TransportClosedError) throw typed;
+      if (
+        typed instanceof DisconnectedError || typed instanceof RequestTimedOutError ||
+        typed instanceof TransportClosedError
+      ) throw typed;
       return { ok: false, error: errorToWire(typed) };
     }
   }
@@ -276,8 +294,11 @@ export class NatsTransport implements ConsumerHost {
     const subject = `${request.topic}.${request.partition}`;
     const { keys, values } = request;
     const idempotent = request.producerId !== undefined;
-    const msgId = (sequence: number): string => `${request.producerId}.${request.epoch}.${request.partition}.${sequence}`;
-    if (request.transactionalId !== undefined) throw new UnsupportedError("transactions", "NATS JetStream has no multi-subject transactions");
+    const msgId = (sequence: number): string =>
+      `${request.producerId}.${request.epoch}.${request.partition}.${sequence}`;
+    if (request.transactionalId !== undefined) {
+      throw new UnsupportedError("transactions", "NATS JetStream has no multi-subject transactions");
+    }
 
     if (shape.framing === "batch") {
       const { data, headers } = frameMessage(keys, values, idempotent ? request.baseSequence! : -1);
@@ -285,7 +306,11 @@ export class NatsTransport implements ConsumerHost {
         this.#nc.publish(subject, data, { headers });
         return { ok: true, baseOffset: -1 };
       }
-      const ack = await this.#js.publish(subject, data, { headers, timeout: options.timeoutMs, ...(idempotent ? { msgID: msgId(request.baseSequence!) } : {}) });
+      const ack = await this.#js.publish(subject, data, {
+        headers,
+        timeout: options.timeoutMs,
+        ...(idempotent ? { msgID: msgId(request.baseSequence!) } : {}),
+      });
       return { ok: true, baseOffset: frameOffset(ack.seq, 0), ...(ack.duplicate ? { duplicate: true } : {}) };
     }
 
@@ -333,12 +358,20 @@ export class NatsTransport implements ConsumerHost {
     // One lost PubAck fails the batch: the producer retries it whole, and message ids make the
     // records that did land answer as duplicates.
     if (failure !== null) throw failure;
-    return { ok: true, baseOffset: offsets[0] ?? -1, offsets, ...(duplicates === values.length ? { duplicate: true } : {}) };
+    return {
+      ok: true,
+      baseOffset: offsets[0] ?? -1,
+      offsets,
+      ...(duplicates === values.length ? { duplicate: true } : {}),
+    };
   }
 
   async #fetch(request: FetchRequest): Promise<FetchResponse> {
     if (request.groupId !== undefined || request.memberId !== undefined) {
-      throw new UnsupportedError("consumer groups", "NATS JetStream: groups run on durable JetStream consumers: pass the NatsTransport itself to createConsumer, not a wrapper of it");
+      throw new UnsupportedError(
+        "consumer groups",
+        "NATS JetStream: groups run on durable JetStream consumers: pass the NatsTransport itself to createConsumer, not a wrapper of it",
+      );
     }
     const shape = await this.#partitionShape(request);
     const stream = streamName(request.topic);
@@ -380,12 +413,23 @@ export class NatsTransport implements ConsumerHost {
    * first one's offset. A keyless record goes to `partitionIfKeyless`, so that a repeat goes
    * where the first went.
    */
-  async #publishWithId(topic: string, key: Bytes | null, value: Bytes, msgId: string, partitionIfKeyless: number, timeoutMs: number): Promise<RecordMetadata> {
+  async #publishWithId(
+    topic: string,
+    key: Bytes | null,
+    value: Bytes,
+    msgId: string,
+    partitionIfKeyless: number,
+    timeoutMs: number,
+  ): Promise<RecordMetadata> {
     const shape = await this.#shape(topic);
     const partition = key === null ? partitionIfKeyless % shape.partitions : keyedPartition(key, shape.partitions);
     const { data, headers } = shape.framing === "batch" ? frameMessage([key], [value], -1) : recordMessage(key, value);
     try {
-      const ack = await this.#js.publish(`${topic}.${partition}`, data, { msgID: msgId, timeout: timeoutMs, ...(headers ? { headers } : {}) });
+      const ack = await this.#js.publish(`${topic}.${partition}`, data, {
+        msgID: msgId,
+        timeout: timeoutMs,
+        ...(headers ? { headers } : {}),
+      });
       return { topic, partition, offset: shape.framing === "batch" ? frameOffset(ack.seq, 0) : ack.seq };
     } catch (error) {
       throw this.#typed(error);
@@ -395,9 +439,14 @@ export class NatsTransport implements ConsumerHost {
   /** Producer ids are drawn at random (48 bits): JetStream has no allocator, and message ids only need them unique. */
   #initProducerId(request: InitProducerIdRequest): InitProducerIdResponse {
     if (request.transactionalId !== undefined) {
-      throw new UnsupportedError("transactions", "NATS JetStream has no multi-subject transactions: use exactlyOnce() without a transactionalId (idempotent publishing)");
+      throw new UnsupportedError(
+        "transactions",
+        "NATS JetStream has no multi-subject transactions: use exactlyOnce() without a transactionalId (idempotent publishing)",
+      );
     }
-    if (request.producerId !== undefined) return { ok: true, producerId: request.producerId, epoch: (request.epoch ?? 0) + 1 };
+    if (request.producerId !== undefined) {
+      return { ok: true, producerId: request.producerId, epoch: (request.epoch ?? 0) + 1 };
+    }
     const random = new Uint32Array(2);
     crypto.getRandomValues(random);
     return { ok: true, producerId: (random[0]! * 65_536 + (random[1]! & 0xffff)) % MAX_PRODUCER_ID, epoch: 0 };
@@ -422,12 +471,21 @@ export class NatsTransport implements ConsumerHost {
     const message = error instanceof Error ? error.message : String(error);
     if (this.#closed) return new TransportClosedError();
     if (name === "TimeoutError") return new RequestTimedOutError(0, `${this.server}: no answer in time (${message})`);
-    if (name === "ConnectionError" || name === "ClosedConnectionError" || name === "DrainingConnectionError" || name === "NoRespondersError") {
+    if (
+      name === "ConnectionError" || name === "ClosedConnectionError" || name === "DrainingConnectionError" ||
+      name === "NoRespondersError"
+    ) {
       const typed = new DisconnectedError();
       (typed as { cause?: unknown }).cause = error;
       return typed;
     }
-    if (name === "JetStreamNotEnabled") return new AcktorError("ENGINE_UNAVAILABLE", `${this.server}: ${message} (no stream takes this subject, or JetStream is off)`, { cause: error });
+    if (name === "JetStreamNotEnabled") {
+      return new AcktorError(
+        "ENGINE_UNAVAILABLE",
+        `${this.server}: ${message} (no stream takes this subject, or JetStream is off)`,
+        { cause: error },
+      );
+    }
     return new AcktorError("INTERNAL", `${this.server}: ${name}: ${message}`, { cause: error });
   }
 }

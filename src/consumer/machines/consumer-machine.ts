@@ -1,4 +1,11 @@
-import { type EventObject, type MachineContext, type MetaObject, type NonReducibleUnknown, setup, type StateMachine } from "xstate";
+import {
+  type EventObject,
+  type MachineContext,
+  type MetaObject,
+  type NonReducibleUnknown,
+  setup,
+  type StateMachine,
+} from "xstate";
 import type { Checked, FlatStateSchema } from "../../machine-types.ts";
 
 /** Events that drive a consumer's loop. */

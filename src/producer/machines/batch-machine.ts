@@ -1,7 +1,15 @@
-import { type ActorRefFromLogic, assign, type EventObject, type MetaObject, type NonReducibleUnknown, setup, type StateMachine } from "xstate";
+import {
+  type ActorRefFromLogic,
+  assign,
+  type EventObject,
+  type MetaObject,
+  type NonReducibleUnknown,
+  setup,
+  type StateMachine,
+} from "xstate";
 import type { DeliveryFailedError } from "../../errors.ts";
 import type { Checked, FlatStateSchema } from "../../machine-types.ts";
-import { type RequestInput, requestMachine, type RequestMachine, type RequestOutput } from "./request-machine.ts";
+import { type RequestInput, type RequestMachine, requestMachine, type RequestOutput } from "./request-machine.ts";
 
 /** What a batch actor starts from: everything its request actor needs but the start time. */
 export type BatchInput<B = unknown> = Omit<RequestInput<B>, "startedAt">;
@@ -73,7 +81,10 @@ const machine = setup({
     sealed: {
       on: {
         DISPATCH: { target: "in-flight", actions: assign({ dispatchedAt: ({ event }) => event.at }) },
-        REJECT: { target: "failed", actions: assign({ result: ({ event }) => ({ status: "failed" as const, error: event.error, attempts: 0 }) }) },
+        REJECT: {
+          target: "failed",
+          actions: assign({ result: ({ event }) => ({ status: "failed" as const, error: event.error, attempts: 0 }) }),
+        },
       },
     },
     "in-flight": {
@@ -88,8 +99,16 @@ const machine = setup({
           ...(context.random ? { random: context.random } : {}),
         }),
         onDone: [
-          { guard: ({ event }) => event.output.status === "delivered", target: "delivered", actions: assign({ result: ({ event }) => event.output }) },
-          { guard: ({ event }) => event.output.status === "sent", target: "sent", actions: assign({ result: ({ event }) => event.output }) },
+          {
+            guard: ({ event }) => event.output.status === "delivered",
+            target: "delivered",
+            actions: assign({ result: ({ event }) => event.output }),
+          },
+          {
+            guard: ({ event }) => event.output.status === "sent",
+            target: "sent",
+            actions: assign({ result: ({ event }) => event.output }),
+          },
           { target: "failed", actions: assign({ result: ({ event }) => event.output }) },
         ],
       },

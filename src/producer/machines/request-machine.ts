@@ -99,7 +99,13 @@ const machine = setup({
       const failure = event as Extract<RequestEvent, { type: "ERROR" }>;
       return {
         lastError: failure.error,
-        decision: decideRetry(context.policy, context.attempts, failure.at - context.startedAt, failure.error, context.random),
+        decision: decideRetry(
+          context.policy,
+          context.attempts,
+          failure.at - context.startedAt,
+          failure.error,
+          context.random,
+        ),
       };
     }),
   },
@@ -168,7 +174,9 @@ const machine = setup({
   },
   output: ({ context }): RequestOutput => {
     if (context.error) return { status: "failed", error: context.error, attempts: context.attempts };
-    if (context.baseOffset !== null) return { status: "delivered", baseOffset: context.baseOffset, attempts: context.attempts };
+    if (context.baseOffset !== null) {
+      return { status: "delivered", baseOffset: context.baseOffset, attempts: context.attempts };
+    }
     return { status: "sent", attempts: context.attempts };
   },
 });
