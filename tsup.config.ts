@@ -6,7 +6,10 @@ export default defineConfig({
   // Shared chunks in both formats: without them each CommonJS entry carries its own copy of
   // every class, and `err instanceof AcktorError` fails across `acktor` and `acktor/nats`.
   splitting: true,
-  dts: true,
+  // The producer and consumer are `AsyncDisposable` (`await using`), so their declarations
+  // name `Symbol.asyncDispose`: each declaration file brings the lib that declares it, rather
+  // than failing for users whose tsconfig lacks it (no @types/node, lib es2022).
+  dts: { banner: '/// <reference lib="esnext.disposable" />' },
   sourcemap: true,
   clean: true,
   target: "es2022",

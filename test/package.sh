@@ -97,4 +97,34 @@ try {
 }
 JS
 node nats.mjs
+
+# A TypeScript user: strict, default libs for es2022 (no @types/node), no skipLibCheck. Under
+# nodenext (ESM and CJS alike) every entry checks; under node10, which reaches the subpaths
+# through typesVersions, `acktor` and `acktor/internal` do, but not `acktor/nats`: the
+# @nats-io clients' own declarations import subpath exports that node10 cannot resolve.
+cat >app.ts <<'TS'
+import { AcktorError, EmbeddedBroker, exactlyOnce, type Producer } from "acktor";
+import { inProcessTransport } from "acktor/internal";
+const broker = new EmbeddedBroker();
+const producer: Producer = broker.producer("t", { deliverySemantic: exactlyOnce() });
+export const uses = [AcktorError, producer, inProcessTransport];
+TS
+cat >nats.ts <<'TS'
+import { connectNats, type NatsConnectOptions } from "acktor/nats";
+const options: NatsConnectOptions = { servers: "127.0.0.1:4222" };
+export const uses = [connectNats, options];
+TS
+typecheck() { # resolution, files...
+  local resolution="$1" module
+  shift
+  module=$([ "$resolution" = node10 ] && echo commonjs || echo nodenext)
+  cat >tsconfig.json <<JSON
+{ "compilerOptions": { "strict": true, "noEmit": true, "target": "es2022", "types": [],
+  "module": "$module", "moduleResolution": "$resolution", "skipLibCheck": false }, "files": $(node -p 'JSON.stringify(process.argv.slice(1))' "$@") }
+JSON
+  node "$root/node_modules/typescript/bin/tsc" -p tsconfig.json || fail "acktor's types do not check under moduleResolution $resolution: $*"
+}
+typecheck nodenext app.ts nats.ts
+typecheck node10 app.ts
+echo "TypeScript: strict check without @types/node passes (nodenext: every entry; node10: acktor, acktor/internal)"
 echo "package test ok on node $(node --version): $(basename "$tarball")"
