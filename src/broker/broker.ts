@@ -1,6 +1,7 @@
 import {
   AcktorError,
   BatchTooLargeError,
+  ConfigError,
   errorToWire,
   NotEnoughReplicasError,
   RecordTooLargeError,
@@ -41,7 +42,7 @@ import { Partition, type PartitionState } from "./partition.ts";
 import { wireInteger, wireString } from "./request-fields.ts";
 import { validateTopicName } from "./topic-name.ts";
 import { TransactionCoordinator, type TransactionSnapshot } from "./transaction-coordinator.ts";
-import { integerIn, isObject } from "../validate.ts";
+import { describe, integerIn, isClock, isObject, rejectUnknownKeys } from "../validate.ts";
 
 /** Broker-wide settings. */
 export interface BrokerOptions {
@@ -70,6 +71,14 @@ export interface TopicConfig {
 }
 
 const MiB = 1024 * 1024;
+const BROKER_OPTIONS = ["clock", "maxRecordBytes", "maxBatchBytes", "replicaLagTimeMaxMs", "transactionTimeoutMaxMs"];
+const TOPIC_OPTIONS = ["partitions", "replicationFactor", "replicaLagMs", "minInsyncReplicas"];
+
+/** An options object with only known keys: a misspelt one would otherwise mean "the default". */
+function checkOptions(options: unknown, known: readonly string[], field: string): void {
+  if (!isObject(options)) throw new ConfigError(field, `expected an options object, got ${describe(options)}`);
+  rejectUnknownKeys(options, known, field);
+}
 
 /**
  * A complete broker in the calling process: topics of partitions with replicas, an ISR and a
@@ -90,6 +99,13 @@ export class EmbeddedBroker implements RequestHandler {
   readonly #coordinator: TransactionCoordinator;
 
   constructor(options: BrokerOptions = {}) {
+    checkOptions(options, BROKER_OPTIONS, "broker");
+    if (options.clock !== undefined && !isClock(options.clock)) {
+      throw new ConfigError(
+        "broker.clock",
+        `expected a Clock (now, setTimeout, clearTimeout), got ${describe(options.clock)}`,
+      );
+    }
     this.clock = options.clock ?? systemClock;
     this.#maxRecordBytes = integerIn("broker.maxRecordBytes", options.maxRecordBytes ?? MiB, 1);
     this.#maxBatchBytes = integerIn("broker.maxBatchBytes", options.maxBatchBytes ?? 8 * MiB, 1);
@@ -122,6 +138,7 @@ export class EmbeddedBroker implements RequestHandler {
   createTopic(name: string, config: TopicConfig = {}): void {
     validateTopicName(name);
     if (this.#topics.has(name)) throw new TopicExistsError(name);
+    checkOptions(config, TOPIC_OPTIONS, "topic");
     const partitions = integerIn("topic.partitions", config.partitions ?? 1, 1, 10_000);
     const replicationFactor = integerIn("topic.replicationFactor", config.replicationFactor ?? 1, 1, 16);
     const replicaLagMs = integerIn("topic.replicaLagMs", config.replicaLagMs ?? 0, 0);
