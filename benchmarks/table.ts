@@ -1,25 +1,11 @@
 /** Plain-text table printing for the benchmark report. @module */
+import { type Column, tableLines } from "../src/cli/table.ts";
 
-/** A column: its header, how to render a cell, and which side to pad. */
-export interface Column<Row> {
-  readonly header: string;
-  readonly cell: (row: Row) => string;
-  /** Numbers read best right-aligned. Default: right. */
-  readonly align?: "left" | "right";
-}
+export type { Column } from "../src/cli/table.ts";
 
 /** Renders rows as an aligned table with a header rule. */
 export function renderTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string {
-  const cells = rows.map((row) => columns.map((c) => c.cell(row)));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
-  const line = (values: readonly string[]): string =>
-    values
-      .map((v, i) => (columns[i]!.align === "left" ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(columns.map((c) => c.header)), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join(
-    "\n",
-  );
+  return tableLines(columns, rows).join("\n");
 }
 
 /** 1234567.8 → "1,234,568". */

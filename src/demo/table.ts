@@ -7,6 +7,7 @@
  */
 import { describeCrash } from "./consume.ts";
 import type { DemoRow } from "./semantics.ts";
+import { type Column as DemoColumn, tableLines } from "../cli/table.ts";
 
 /** The widest line of the default layout. */
 export const DEMO_WIDTH = 120;
@@ -30,11 +31,7 @@ const PROMISE: Record<DemoRow["semantic"], string> = {
   "exactly-once": "output = input, once each",
 };
 
-interface Column {
-  readonly header: string;
-  readonly cell: (row: DemoRow) => string;
-  readonly align?: "left";
-}
+type Column = DemoColumn<DemoRow>;
 
 const count = (value: (row: DemoRow) => number) => (row: DemoRow) => String(value(row));
 const verdict = (row: DemoRow): string => (row.guaranteeHeld ? `${PROMISE[row.semantic]} ✓` : "BROKEN ✗");
@@ -87,7 +84,7 @@ export function renderDemoTable(rows: readonly DemoRow[], options: DemoTableOpti
       `${options.crashes} consumer crashes per semantic, each followed by a new consumer instance in the same group`,
     ),
     "",
-    ...table(wide ? WIDE : NARROW, rows),
+    ...tableLines(wide ? WIDE : NARROW, rows),
     "",
     ...para(wide ? WIDE_LEGEND : NARROW_LEGEND),
     ...(wide ? [] : [""]),
@@ -120,18 +117,6 @@ const WIDE_LEGEND =
   "(exactly-once: in the output topic, read committed). lost (consumer): in the log, never processed. processed twice: " +
   "records processed more than once, end to end. handler reruns: records handed out again after a crash or an aborted " +
   "transaction. records/s: wall clock of the whole run, producing and consuming, on a virtual clock.";
-
-/** Header, rule and rows, text left-aligned and numbers right-aligned. */
-function table(columns: readonly Column[], rows: readonly DemoRow[]): string[] {
-  const cells = rows.map((row) => columns.map((c) => c.cell(row)));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
-  const line = (values: readonly string[]): string =>
-    values
-      .map((v, i) => (columns[i]!.align === "left" ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(columns.map((c) => c.header)), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)];
-}
 
 /**
  * Breaks text at spaces into lines of at most `width`, continuing with the text's own indent
