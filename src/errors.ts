@@ -402,12 +402,16 @@ export class EngineUnavailableError extends AcktorError {
   }
 }
 
-/** Why a retry policy stopped. */
-export type ExhaustedReason = "max-retries" | "timeout" | "not-retriable";
+/**
+ * Why a batch was not tried again: its policy's retries or time ran out, the error was not
+ * retriable, or the semantic is at-most-once, which makes one attempt whatever happens.
+ */
+export type ExhaustedReason = "max-retries" | "timeout" | "not-retriable" | "at-most-once";
 
 /**
- * A batch could not be delivered: its retry policy ran out, or it met an error that is not
- * retriable. `cause` is the last error seen; `attempts` counts every attempt made.
+ * A batch could not be delivered: its retry policy ran out, it met an error that is not
+ * retriable, or its one at-most-once attempt failed. `cause` is the last error seen;
+ * `attempts` counts every attempt made.
  */
 export class DeliveryFailedError extends AcktorError {
   readonly attempts: number;
@@ -418,6 +422,8 @@ export class DeliveryFailedError extends AcktorError {
       ? "retries exhausted"
       : reason === "timeout"
       ? "retry timeout reached"
+      : reason === "at-most-once"
+      ? "at-most-once makes a single attempt"
       : "error is not retriable";
     super("RETRIES_EXHAUSTED", `delivery failed after ${attempts} attempt(s), ${why}: ${last}`, { cause });
     this.attempts = attempts;
@@ -426,16 +432,40 @@ export class DeliveryFailedError extends AcktorError {
 }
 
 /**
- * `flush()` or `close()` found batches that failed. Nothing is dropped silently: `errors`
- * holds each failed batch's {@link DeliveryFailedError}, and every record's own outcome and
- * `wait()` say the same.
+ * What a failed batch's records are rejected and reported with: a producer that can never
+ * write again (fenced) fails with that error itself, so callers match on its type; any other
+ * failure is a {@link DeliveryFailedError} whose `cause` is the last error.
+ */
+export type BatchError = DeliveryFailedError | ProducerFencedError;
+
+/** The {@link BatchError} for a batch that failed with `error`. */
+export function batchError(error: DeliveryFailedError): BatchError {
+  return error.cause instanceof ProducerFencedError ? error.cause : error;
+}
+
+/**
+ * A transport's `request()` threw instead of returning a promise: the attempt failed. An
+ * {@link AcktorError} keeps its type (and retriable flag); anything else is a bug in the
+ * transport, which sending again would only repeat, so it becomes a non-retriable `INTERNAL`
+ * error naming it.
+ */
+export function transportThrew(thrown: unknown): AcktorError {
+  if (thrown instanceof AcktorError) return thrown;
+  const what = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+  return new AcktorError("INTERNAL", `the transport's request() threw ${what}`, { cause: thrown });
+}
+
+/**
+ * `flush()` or `close()` found batches that failed since the previous barrier. Nothing is
+ * dropped silently: `errors` holds each failed batch's {@link BatchError}, and every record's
+ * own outcome and `wait()` say the same.
  */
 export class UndeliveredRecordsError extends AcktorError {
   /** One error per failed batch. */
-  readonly errors: readonly DeliveryFailedError[];
+  readonly errors: readonly BatchError[];
   /** Records in those batches. */
   readonly records: number;
-  constructor(errors: readonly DeliveryFailedError[], records: number) {
+  constructor(errors: readonly BatchError[], records: number) {
     super(
       "UNDELIVERED",
       `${records} record(s) in ${errors.length} batch(es) were not delivered; first cause: ${errors[0]?.message}`,

@@ -13,6 +13,7 @@
 // Errors: every failure a caller can match on with `instanceof`.
 export {
   AcktorError,
+  type BatchError,
   BatchTooLargeError,
   BufferTimeoutError,
   ConcurrentTransactionsError,
@@ -97,7 +98,7 @@ export {
 } from "./consumer/consumer.ts";
 export { GroupConsumer } from "./consumer/group-consumer.ts";
 export type { CommitStrategy, ConsumerConfig, OffsetReset, ResolvedConsumerConfig } from "./consumer/config.ts";
-export type { ConsumedBatch, ConsumedRecord } from "./consumer/record.ts";
+export type { ConsumedBatch, ConsumedRecord, ReceivedRecord } from "./consumer/record.ts";
 export type { CommitOutcome, ConsumerOutcome } from "./consumer/outcome.ts";
 
 // The machines whose states and guards decide the semantics, for inspection and testing.

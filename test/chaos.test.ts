@@ -1,4 +1,4 @@
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { ConfigError, DisconnectedError, RequestTimedOutError, TransportClosedError } from "../src/errors.ts";
 import { sleep } from "../src/runtime/clock.ts";

@@ -3,7 +3,7 @@
  * value is one line naming it, never a silent default), and the demo's report, which must
  * fit 120 columns by default with its numbers right-aligned.
  */
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { defineCommand, helpText, type OptionValues, parseOptions } from "../src/cli/options.ts";
 import type { DemoRow } from "../src/demo/semantics.ts";

@@ -1,4 +1,4 @@
-import { test } from "uvu";
+import { linked, test, until } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { createActor } from "xstate";
 import {
@@ -82,17 +82,19 @@ test("rebalancing: three members join, one leaves mid-stream; no partition is re
         seen[idOf(record.value)]!++;
         member.handled++;
       },
-      { signal: member.stop.signal },
+      { signal: linked(member.stop) },
     );
     members.push(member);
   };
 
   start(0);
-  while (total() < 1_000) await sleep(clock, 10);
+  const progress = () => `${total()} of ${RECORDS} seen, ${members.length} member(s)`;
+  const seenAtLeast = (n: number) => until(clock, () => total() >= n, `${n} records seen`, { step: 10, progress });
+  await seenAtLeast(1_000);
   start(1);
-  while (total() < 2_000) await sleep(clock, 10);
+  await seenAtLeast(2_000);
   start(2);
-  while (total() < 3_000) await sleep(clock, 10);
+  await seenAtLeast(3_000);
   // All three have had partitions by now.
   for (const m of members) {
     assert.ok(m.outcomes.some((o) => o.type === "assigned"), `${m.consumer.memberId} was assigned partitions`);
@@ -100,7 +102,7 @@ test("rebalancing: three members join, one leaves mid-stream; no partition is re
   members[1]!.stop.abort();
   await members[1]!.running;
   await members[1]!.consumer.close();
-  while (total() < RECORDS) await sleep(clock, 10);
+  await seenAtLeast(RECORDS); // bounded: "nothing lost" fails here rather than hang
   for (const m of [members[0]!, members[2]!]) {
     m.stop.abort();
     await m.running;
@@ -152,9 +154,9 @@ test("a zombie member whose partition moved cannot commit it: its transaction ab
       await tx!.send(record.key, record.value);
       if (resume === null) await new Promise<void>((r) => (resume = r));
     },
-    { signal: zombieStop.signal },
+    { signal: linked(zombieStop) },
   ).catch((error: unknown) => error);
-  while (resume === null) await sleep(clock, 5);
+  await until(clock, () => resume !== null, "the zombie to stall in its first record");
   const zombieGeneration = zombie.generation;
   wire.configure({ dropRequest: 1, apis: ["heartbeat"] });
 
@@ -169,10 +171,10 @@ test("a zombie member whose partition moved cannot commit it: its transaction ab
       await tx!.send(record.key, record.value);
       heirCount++;
     },
-    { signal: heirStop.signal },
+    { signal: linked(heirStop) },
   );
   // The zombie's session runs out and the partition moves to the heir.
-  while (!heir.assignment.includes(0)) await sleep(clock, 10);
+  await until(clock, () => heir.assignment.includes(0), "the partition to move to the heir", { step: 10 });
   assert.ok(broker.group("g")!.generation > zombieGeneration);
   assert.ok(zombie.assignment.includes(0), "the zombie has not heard yet");
   (resume as unknown as () => void)();

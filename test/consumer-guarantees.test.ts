@@ -4,7 +4,7 @@
  * did or did not reach the broker, or in the middle of a handler), each crash followed by a
  * new consumer instance in the same group.
  */
-import { test } from "uvu";
+import { linked, test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { unsafeUniformIntDistribution, xoroshiro128plus } from "pure-rand";
 import {
@@ -22,6 +22,8 @@ import {
 import { crashingHandler, CrashingTransport } from "./helpers/crash.ts";
 
 const RECORDS = 10_000;
+/** Clock time a crash run may take in all (a passing run takes 28-36 s of it). */
+const VIRTUAL_BUDGET_MS = 300_000;
 const PARTITIONS = 4;
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 const idOf = (value: Uint8Array): number => Number(dec(value).slice(1));
@@ -56,8 +58,17 @@ async function consumeWithCrashes(commit: CommitStrategy, seed: number): Promise
   };
   const processed = new Array<number>(RECORDS).fill(0);
   let crashes = 0;
+  // Bounded twice, so that a consumer that stops making progress fails here instead of hanging
+  // the run: at most 200 instances, and at most VIRTUAL_BUDGET_MS of clock time in all (each
+  // instance is stopped once the budget is spent). The test's wall-clock deadline is the third bound.
+  const progress = (): string =>
+    ends.map((end, p) => `partition ${p}: committed ${broker.committedOffset("g", "in", p)} of ${end}`).join(", ");
   for (let incarnation = 0; !done(); incarnation++) {
-    assert.ok(incarnation < 200, "the group keeps making progress");
+    assert.ok(incarnation < 200, `the group keeps making progress (seed ${seed}; ${progress()})`);
+    assert.ok(
+      clock.now() < VIRTUAL_BUDGET_MS,
+      `${commit} (seed ${seed}): not done after ${clock.now()} ms of clock time; ${progress()}`,
+    );
     // The last incarnations run without crashing, so the run always ends.
     const crashing = incarnation < 30;
     const inHandler = crashing && draw(0, 2) === 0;
@@ -93,6 +104,7 @@ async function consumeWithCrashes(commit: CommitStrategy, seed: number): Promise
       ...(tx ? { producer: tx } : {}),
     });
     const stop = new AbortController();
+    const budget = clock.setTimeout(() => stop.abort(), Math.max(0, VIRTUAL_BUDGET_MS - clock.now()));
     const handler = crashingHandler(
       transport,
       atRecord,
@@ -105,12 +117,13 @@ async function consumeWithCrashes(commit: CommitStrategy, seed: number): Promise
     // The loop stops once the group's offsets cover everything.
     const watch = consumer.commits$.subscribe(() => done() && stop.abort());
     try {
-      await consumer.run(handler, { signal: stop.signal });
+      await consumer.run(handler, { signal: linked(stop) });
     } catch {
       assert.ok(transport.dead, "only a crash ends a run with an error");
       crashes++;
     } finally {
       watch.unsubscribe();
+      clock.clearTimeout(budget);
     }
     await consumer.close();
     // A crashed producer is abandoned; the next instance's init fences it and aborts its transaction.
@@ -119,39 +132,51 @@ async function consumeWithCrashes(commit: CommitStrategy, seed: number): Promise
   return { processed, crashes, broker, input };
 }
 
-test("before-processing under crashes and faults: records are lost, none is processed twice", async () => {
-  const { processed, crashes } = await consumeWithCrashes("before-processing", 11);
-  const twice = processed.filter((n) => n > 1).length;
-  const lost = processed.filter((n) => n === 0).length;
-  assert.ok(crashes >= 10, `${crashes} crashes`);
-  assert.is(twice, 0, "at-most-once never processes a record twice");
-  assert.ok(lost > 0, "a crash between commit and processing loses records (else the test could not tell)");
-});
+test(
+  "before-processing under crashes and faults: records are lost, none is processed twice",
+  { seed: 11 },
+  async () => {
+    const { processed, crashes } = await consumeWithCrashes("before-processing", 11);
+    const twice = processed.filter((n) => n > 1).length;
+    const lost = processed.filter((n) => n === 0).length;
+    assert.ok(crashes >= 10, `${crashes} crashes`);
+    assert.is(twice, 0, "at-most-once never processes a record twice");
+    assert.ok(lost > 0, "a crash between commit and processing loses records (else the test could not tell)");
+  },
+);
 
-test("after-processing under crashes and faults: every record is processed, duplicates counted", async () => {
-  const { processed, crashes } = await consumeWithCrashes("after-processing", 12);
-  const lost = processed.filter((n) => n === 0).length;
-  const duplicates = processed.reduce((sum, n) => sum + Math.max(0, n - 1), 0);
-  assert.ok(crashes >= 10, `${crashes} crashes`);
-  assert.is(lost, 0, "at-least-once loses nothing");
-  assert.ok(duplicates > 0, `a crash after processing, before the commit, redelivers (${duplicates} duplicates)`);
-});
+test(
+  "after-processing under crashes and faults: every record is processed, duplicates counted",
+  { seed: 12 },
+  async () => {
+    const { processed, crashes } = await consumeWithCrashes("after-processing", 12);
+    const lost = processed.filter((n) => n === 0).length;
+    const duplicates = processed.reduce((sum, n) => sum + Math.max(0, n - 1), 0);
+    assert.ok(crashes >= 10, `${crashes} crashes`);
+    assert.is(lost, 0, "at-least-once loses nothing");
+    assert.ok(duplicates > 0, `a crash after processing, before the commit, redelivers (${duplicates} duplicates)`);
+  },
+);
 
-test("transactional consume-transform-produce under crashes and faults: output is the input, once each, in partition order", async () => {
-  const { processed, crashes, broker, input } = await consumeWithCrashes("transactional", 13);
-  assert.ok(crashes >= 10, `${crashes} crashes`);
-  assert.ok(
-    processed.some((n) => n > 1),
-    "handlers did run twice for some records (aborted transactions), so the test can tell",
-  );
-  for (let p = 0; p < PARTITIONS; p++) {
-    // Keys decide partitions in both topics alike, so output partition p holds input partition p's records.
-    const output = broker.read("out", p, { isolation: "read-committed" }).map((r) => idOf(r.value));
-    assert.equal(output, input[p], `partition ${p}: read-committed output equals input, once each, in order`);
-  }
-  const uncommitted = broker.read("out", 0, { isolation: "read-uncommitted" }).length;
-  assert.ok(uncommitted >= input[0]!.length);
-});
+test(
+  "transactional consume-transform-produce under crashes and faults: output is the input, once each, in partition order",
+  { seed: 13 },
+  async () => {
+    const { processed, crashes, broker, input } = await consumeWithCrashes("transactional", 13);
+    assert.ok(crashes >= 10, `${crashes} crashes`);
+    assert.ok(
+      processed.some((n) => n > 1),
+      "handlers did run twice for some records (aborted transactions), so the test can tell",
+    );
+    for (let p = 0; p < PARTITIONS; p++) {
+      // Keys decide partitions in both topics alike, so output partition p holds input partition p's records.
+      const output = broker.read("out", p, { isolation: "read-committed" }).map((r) => idOf(r.value));
+      assert.equal(output, input[p], `partition ${p}: read-committed output equals input, once each, in order`);
+    }
+    const uncommitted = broker.read("out", 0, { isolation: "read-uncommitted" }).length;
+    assert.ok(uncommitted >= input[0]!.length);
+  },
+);
 
 test("at-least-once producer plus after-processing consumer: the chaos faults alone never lose a record", async () => {
   // A control without crashes: faults are retried and nothing is lost.
@@ -172,7 +197,9 @@ test("at-least-once producer plus after-processing consumer: the chaos faults al
     { groupId: "g", clock, requestTimeout: 100 },
   );
   const stop = new AbortController();
-  await c.run((r) => void (seen.add(idOf(r.value)), seen.size === 2000 && stop.abort()), { signal: stop.signal });
+  const budget = clock.setTimeout(() => stop.abort(), 600_000); // "nothing lost" must end, lost or not
+  await c.run((r) => void (seen.add(idOf(r.value)), seen.size === 2000 && stop.abort()), { signal: linked(stop) });
+  clock.clearTimeout(budget);
   assert.is(seen.size, 2000);
   await c.close();
 });

@@ -1,6 +1,6 @@
-import { test } from "uvu";
+import { linked, test, until } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
-import { firstValueFrom, take, toArray } from "rxjs";
+import { firstValueFrom, take, tap, toArray } from "rxjs";
 import {
   AcktorError,
   atLeastOnce,
@@ -52,11 +52,15 @@ async function runUntil(
   const outcomes: ConsumerOutcome[] = [];
   const sub = c.outcomes$.subscribe((o) => outcomes.push(o));
   const stop = new AbortController();
-  const running = c.run(handler, { signal: stop.signal });
-  while (!done()) await sleep(clock, 5);
-  stop.abort();
+  const running = c.run(handler, { signal: linked(stop) });
+  try {
+    await until(clock, done, "the consumer to finish its records");
+  } finally {
+    stop.abort();
+    await running.catch(() => undefined);
+    sub.unsubscribe();
+  }
   await running;
-  sub.unsubscribe();
   return outcomes;
 }
 
@@ -83,11 +87,13 @@ test("records keep per-partition offset order", async () => {
   const { clock, broker } = await filled(300);
   const c = consumer(broker, { maxPollRecords: 7 });
   const last = new Map<number, number>();
+  const disorder: string[] = [];
   let n = 0;
+  // Checked after the run: an assertion thrown in the handler would only redeliver the record.
   await runUntil(
     c,
     (r) => {
-      assert.ok(r.offset > (last.get(r.partition) ?? -1), `offset order in partition ${r.partition}`);
+      if (r.offset <= (last.get(r.partition) ?? -1)) disorder.push(`${r.partition}:${r.offset}`);
       last.set(r.partition, r.offset);
       n++;
     },
@@ -95,13 +101,15 @@ test("records keep per-partition offset order", async () => {
     clock,
   );
   await c.close();
+  assert.equal(disorder, [], "offset order in every partition");
+  assert.is(n, 300);
 });
 
 test("a second reader is refused while one runs; a closed consumer refuses everything", async () => {
   const { broker } = await filled(10);
   const c = consumer(broker);
   const stop = new AbortController();
-  const running = c.run(() => {}, { signal: stop.signal });
+  const running = c.run(() => {}, { signal: linked(stop) });
   assert.throws(() => c.run(() => {}), (e: unknown) => e instanceof ConsumerBusyError);
   assert.instance(await c[Symbol.asyncIterator]().next().catch((e: unknown) => e), ConsumerBusyError);
   stop.abort();
@@ -140,10 +148,10 @@ test("for await: each record once; breaking out leaves the record in hand uncomm
 test("records$: subscribing reads, unsubscribing stops and commits what was handed out", async () => {
   const { broker } = await filled(50, 1);
   const c = consumer(broker);
-  const got = await firstValueFrom(c.records$.pipe(take(30), toArray()));
+  const got = await firstValueFrom(c.records$.pipe(tap((r) => r.ack()), take(30), toArray()));
   assert.equal(got.map(id), Array.from({ length: 30 }, (_, i) => i));
   // Unsubscribing stops the loop after the record in hand; wait for it to settle.
-  while (c.state !== "idle") await sleep(broker.clock, 1);
+  await until(broker.clock, () => c.state === "idle", "the consumer to go idle", { step: 1 });
   assert.ok(broker.committedOffset("g", "in", 0)! >= 30);
   await c.close();
 });
@@ -242,10 +250,12 @@ test("without a dead-letter topic a poison record stops its partition with Poiso
       if (id(r) === poisonId && poisoned) throw new Error("poison");
       handled.add(id(r));
     },
-    { signal: stop.signal },
+    { signal: linked(stop) },
   );
   const p1 = broker.read("in", 1).length;
-  while (handled.size < 3 + p1) await sleep(clock, 5);
+  await until(clock, () => handled.size >= 3 + p1, "partition 1 and partition 0's first records", {
+    progress: () => `${handled.size} handled`,
+  });
   await sleep(clock, 200);
   assert.is(stoppedAt.length, 1);
   assert.instance(stoppedAt[0], PoisonRecordError);
@@ -257,7 +267,9 @@ test("without a dead-letter topic a poison record stops its partition with Poiso
   assert.is(broker.committedOffset("g", "in", 0), 3, "the poison record stays uncommitted");
   poisoned = false;
   c.resume([0]);
-  while (handled.size < 40) await sleep(clock, 5);
+  await until(clock, () => handled.size >= 40, "every record after resume", {
+    progress: () => `${handled.size} of 40`,
+  });
   stop.abort();
   await running;
   sub.unsubscribe();
@@ -270,10 +282,11 @@ test("runBatches: a batch at a time, per partition; a failing batch comes again 
   const sizes: number[] = [];
   let failedOnce = false;
   let total = 0;
+  let mixed = 0;
   const stop = new AbortController();
   const running = c.runBatches(
     (batch) => {
-      assert.ok(batch.records.every((r) => r.partition === batch.partition));
+      if (!batch.records.every((r) => r.partition === batch.partition)) mixed++;
       if (!failedOnce) {
         failedOnce = true;
         throw new Error("first batch fails");
@@ -281,12 +294,13 @@ test("runBatches: a batch at a time, per partition; a failing batch comes again 
       sizes.push(batch.records.length);
       total += batch.records.length;
     },
-    { signal: stop.signal },
+    { signal: linked(stop) },
   );
-  while (total < 60) await sleep(clock, 5);
+  await until(clock, () => total >= 60, "every record, the failed batch again", { progress: () => `${total} of 60` });
   stop.abort();
   await running;
   assert.is(total, 60, "the failed batch was redelivered, not lost or doubled");
+  assert.is(mixed, 0, "no batch mixes partitions");
   assert.ok(sizes.every((s) => s <= 10));
   await c.close();
 });
@@ -318,9 +332,9 @@ test("seek, pause and resume", async () => {
   const seen: ConsumedRecord[] = [];
   const stop = new AbortController();
   c.pause([1]);
-  const running = c.run((r) => void seen.push(r), { signal: stop.signal });
+  const running = c.run((r) => void seen.push(r), { signal: linked(stop) });
   const p0 = broker.read("in", 0).length;
-  while (seen.length < p0) await sleep(clock, 5);
+  await until(clock, () => seen.length >= p0, "partition 0's records");
   await sleep(clock, 100);
   assert.ok(seen.every((r) => r.partition === 0), "partition 1 is paused");
   c.seek(0, 2);
@@ -331,7 +345,7 @@ test("seek, pause and resume", async () => {
     "partition 0 read again from offset 2",
   );
   c.resume([1]);
-  while (seen.filter((r) => r.partition === 1).length < 40 - p0) await sleep(clock, 5);
+  await until(clock, () => seen.filter((r) => r.partition === 1).length >= 40 - p0, "partition 1 after resume");
   assert.throws(
     () => c.seek(7, 0),
     (e: unknown) => e instanceof PartitionNotOwnedError && /does not own/.test((e as Error).message),
@@ -348,11 +362,13 @@ test("autoOffsetReset: latest starts at the end; a new member of a group resumes
   const producer = broker.producer("in");
   const seen: number[] = [];
   const stop = new AbortController();
-  const running = late.run((r) => void seen.push(id(r)), { signal: stop.signal });
-  while (late.assignment.length === 0 || late.state !== "polling") await sleep(clock, 1);
+  const running = late.run((r) => void seen.push(id(r)), { signal: linked(stop) });
+  await until(clock, () => late.assignment.length > 0 && late.state === "polling", "the late member to poll", {
+    step: 1,
+  });
   await producer.send(null, "r100");
   await producer.flush();
-  while (seen.length < 1) await sleep(clock, 5);
+  await until(clock, () => seen.length >= 1, "the record sent after joining");
   stop.abort();
   await running;
   assert.equal(seen, [100]);
@@ -362,7 +378,7 @@ test("autoOffsetReset: latest starts at the end; a new member of a group resumes
   const halt = new AbortController();
   let n = 0;
   // Stopping from inside the handler: the record in hand finishes, the rest comes again.
-  await first.run(() => void (++n === 10 && halt.abort()), { signal: halt.signal });
+  await first.run(() => void (++n === 10 && halt.abort()), { signal: linked(halt) });
   await first.close();
   const committed = broker.committedOffset("g", "in", 0)!;
   assert.is(committed, 10);

@@ -2,7 +2,7 @@
  * Exactly-once (idempotent) delivery against injected faults with fixed seeds: nothing lost,
  * nothing duplicated, each partition in send order, and every record its own offset.
  */
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { atLeastOnce, DeliveryFailedError, exactlyOnce } from "../src/index.ts";
 import { assertWaitsMatchLog, idsWhere, produceThroughChaos, type Run } from "./helpers/reconcile.ts";

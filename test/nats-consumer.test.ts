@@ -4,7 +4,7 @@
  * redelivery, dead letters and the max-deliveries advisory. Without a server these tests
  * fail and say how to start one; only ACKTOR_SKIP_ENGINES=1 skips them.
  */
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { connectNats, durableName, type Framing, type NatsTransport, streamName } from "../src/adapters/nats/index.ts";
 import {

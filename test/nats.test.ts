@@ -3,7 +3,7 @@
  * with dropped connections from a TCP proxy in between. Without a server these tests fail
  * and say how to start one; only ACKTOR_SKIP_ENGINES=1 skips them, and says so.
  */
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";

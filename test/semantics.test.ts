@@ -2,7 +2,7 @@
  * The delivery guarantees, each shown against injected faults with fixed seeds over 10,000
  * records and reconciled exactly against the broker's log.
  */
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import {
   atLeastOnce,

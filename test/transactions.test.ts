@@ -17,9 +17,11 @@ import {
   sleep,
   type TransactionReport,
   TransactionTimedOutError,
+  UndeliveredRecordsError,
   VirtualClock,
 } from "../src/internal.ts";
 import { recordId } from "./helpers/reconcile.ts";
+import { within } from "./helpers/deadline.ts";
 
 const PARTITIONS = 3;
 const retry = { maxRetries: 200, initialDelay: 1, maxDelay: 20, timeout: 1_000_000, strategy: "fixed" } as const;
@@ -205,6 +207,31 @@ test("consumer offsets commit with the transaction and are dropped when it abort
     .catch(() => {});
   assert.is(await fetchOffset(0), 42);
   assert.is(await fetchOffset(1), null);
+});
+
+test("a fenced producer's write fails with the ProducerFencedError itself, in wait(), outcomes$ and flush()", async () => {
+  const { producer } = world();
+  const zombie = producer("shared");
+  const successor = producer("shared");
+  try {
+    await within("a fenced write", async () => {
+      const failures: unknown[] = [];
+      zombie.outcomes$.subscribe((o) => o.status === "failed" && failures.push(o.error));
+      await zombie.beginTransaction();
+      await successor.beginTransaction(); // fences the zombie
+      const write = await zombie.send(null, "r1");
+      assert.instance(await rejection(write.wait()), ProducerFencedError);
+      assert.is(failures.length, 1);
+      assert.instance(failures[0], ProducerFencedError);
+      const flushed = await rejection(zombie.flush());
+      assert.instance(flushed, UndeliveredRecordsError);
+      assert.instance((flushed as UndeliveredRecordsError).errors[0], ProducerFencedError);
+      assert.instance(await rejection(zombie.commit()), ProducerFencedError);
+    });
+  } finally {
+    await zombie.close().catch(() => {});
+    await successor.close().catch(() => {});
+  }
 });
 
 test.run();

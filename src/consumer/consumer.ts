@@ -1,5 +1,5 @@
 import { type Actor, createActor } from "xstate";
-import { Observable, Subject } from "rxjs";
+import { type Observable, Subject } from "rxjs";
 import { ConfigError, ConsumerBusyError, ConsumerClosedError, type PoisonRecordError } from "../errors.ts";
 import { validateTopicName } from "../broker/topic-name.ts";
 import type { RecordMetadata } from "../producer/outcome.ts";
@@ -9,7 +9,8 @@ import type { PartitionOffset } from "../transport/protocol.ts";
 import { type ConsumerConfig, resolveConsumerConfig, type ResolvedConsumerConfig } from "./config.ts";
 import { type ConsumerEvent, consumerMachine } from "./machines/consumer-machine.ts";
 import type { CommitOutcome, ConsumerOutcome } from "./outcome.ts";
-import type { ConsumedBatch, ConsumedRecord } from "./record.ts";
+import type { ConsumedBatch, ConsumedRecord, ReceivedRecord } from "./record.ts";
+import { Receiver, RecordStream } from "./receiver.ts";
 import { RecordIterator } from "./record-iterator.ts";
 
 /**
@@ -44,11 +45,14 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
 }
 
-/** How the loop hands records out: one at a time, or a batch at a time. */
-export type Mode = { readonly batch: false; readonly handler: RecordHandler } | {
-  readonly batch: true;
-  readonly handler: BatchHandler;
-};
+/**
+ * How the loop hands records out: one at a time, a batch at a time, or (`records$`) to a
+ * {@link Receiver}, where a record counts as processed once acknowledged.
+ */
+export type Mode =
+  | { readonly batch: false; readonly handler: RecordHandler; readonly receiver?: undefined }
+  | { readonly batch: true; readonly handler: BatchHandler; readonly receiver?: undefined }
+  | { readonly batch: false; readonly handler?: undefined; readonly receiver: Receiver };
 
 /**
  * A consumer of one topic, applying its commit strategy: the consumer side of delivery
@@ -61,7 +65,10 @@ export type Mode = { readonly batch: false; readonly handler: RecordHandler } | 
 export abstract class Consumer implements AsyncIterable<ConsumedRecord> {
   readonly topic: string;
   readonly config: ResolvedConsumerConfig;
-  /** The loop's state machine: `idle`, `joining`, `fetching`, `processing`, `committing`, `polling`, `rebalancing`, `failed`, `closed`. */
+  /**
+   * The loop's state machine (`consumerMachine`, started with this consumer's commit
+   * strategy): its state says which step the loop is in, and its guards which step comes next.
+   */
   readonly actor: Actor<typeof consumerMachine>;
   /**
    * Assignments, commits, redeliveries, dead letters and stopped partitions; `processed`
@@ -84,7 +91,7 @@ export abstract class Consumer implements AsyncIterable<ConsumedRecord> {
     validateTopicName(topic);
     this.topic = topic;
     this.config = resolveConsumerConfig(config);
-    this.actor = createActor(consumerMachine).start();
+    this.actor = createActor(consumerMachine, { input: { commit: this.config.commit } }).start();
     this.outcomes$ = this.outcomes.asObservable();
     this.commits$ = this.#commits.asObservable();
   }
@@ -133,18 +140,27 @@ export abstract class Consumer implements AsyncIterable<ConsumedRecord> {
   }
 
   /**
-   * The records as an observable: subscribing starts the loop, unsubscribing stops it. A
-   * record counts as processed when the subscriber's `next` returns.
+   * The records as an observable: subscribing starts the loop, unsubscribing (or an error in
+   * the pipeline) stops it. Each record counts as processed once its `ack()` is called:
+   * under `after-processing` and `manual` only acknowledged records are committed, over the
+   * acknowledged prefix of each partition, and the rest come again to the group's next
+   * reader. At most `maxPollRecords` records are out unacknowledged at a time. A
+   * subscriber's `next` that throws leaves its record unacknowledged and reports it as
+   * `redelivered` on `outcomes$`.
    */
-  get records$(): Observable<ConsumedRecord> {
-    return new Observable<ConsumedRecord>((subscriber) => {
-      const stop = new AbortController();
-      this.start({ batch: false, handler: (record) => subscriber.next(record) }, stop.signal, "records$").then(
-        () => subscriber.complete(),
-        (error) => subscriber.error(error),
-      );
-      return () => stop.abort();
-    });
+  get records$(): Observable<ReceivedRecord> {
+    return new RecordStream(
+      (subscriber) => {
+        const stop = new AbortController();
+        const receiver = new Receiver((record) => subscriber.next(record), this.config.maxPollRecords);
+        this.start({ batch: false, receiver }, stop.signal, "records$").then(
+          () => subscriber.complete(),
+          (error) => subscriber.error(error),
+        );
+        return () => stop.abort();
+      },
+      (record, error) => this.outcomes.next({ type: "redelivered", record, error }),
+    );
   }
 
   /**
@@ -209,6 +225,7 @@ export abstract class Consumer implements AsyncIterable<ConsumedRecord> {
         throw error;
       })
       .finally(() => {
+        mode.receiver?.close();
         this.#running = null;
         this.#reader = null;
       });
@@ -220,7 +237,12 @@ export abstract class Consumer implements AsyncIterable<ConsumedRecord> {
     this.actor.send({ type });
   }
 
+  /**
+   * Hands a unit to the handler. A `records$` receiver gets it as already committed: only the
+   * before-processing paths invoke it, the others hand records out with acks themselves.
+   */
   protected invoke(mode: Mode, unit: ConsumedRecord[], context: HandlerContext): unknown {
+    if (mode.receiver !== undefined) return mode.receiver.handOutCommitted(unit[0]!);
     if (mode.batch) {
       const head = unit[0]!;
       return mode.handler({ topic: head.topic, partition: head.partition, records: unit }, context);

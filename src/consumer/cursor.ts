@@ -19,6 +19,12 @@ export class Cursor {
   readonly failures = new Map<number, number>();
   /** Bumped by `seek()`, so a batch in progress knows its position was moved under it. */
   seeks = 0;
+  /**
+   * `records$`: the records handed out past `processed`, in offset order, each with the
+   * offset after it. Acks advance `processed` over the acknowledged prefix only, so a record
+   * never acknowledged holds the commit back and is read again.
+   */
+  readonly #awaitingAck: { readonly after: number; acked: boolean }[] = [];
 
   constructor(partition: number, start: number) {
     this.partition = partition;
@@ -32,11 +38,29 @@ export class Cursor {
     return (this.failures.get(offset) ?? 0) + 1;
   }
 
-  /** Moves reading to `offset`; failure counts belong to the old position and are dropped. */
+  /** Moves reading to `offset`; failure counts and records awaiting acks belong to the old position and are dropped. */
   seek(offset: number): void {
     this.position = offset;
     this.processed = offset;
     this.failures.clear();
+    this.#awaitingAck.length = 0;
     this.seeks++;
+  }
+
+  /** `records$` hands out a record that ends before `after`; the returned function acknowledges it. */
+  handedOut(after: number): () => void {
+    const entry = { after, acked: false };
+    this.#awaitingAck.push(entry);
+    return () => {
+      entry.acked = true;
+      // An entry handed back (or sought past) is no longer queued: its ack moves nothing.
+      while (this.#awaitingAck[0]?.acked) this.processed = this.#awaitingAck.shift()!.after;
+    };
+  }
+
+  /** The `records$` reader stopped: what it did not acknowledge is read again. */
+  handBack(): void {
+    this.#awaitingAck.length = 0;
+    this.position = this.processed;
   }
 }

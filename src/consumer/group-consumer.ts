@@ -4,33 +4,25 @@ import {
   OffsetOutOfRangeError,
   PartitionNotOwnedError,
   PoisonRecordError,
-  TransactionAbortedError,
-  TransactionTimedOutError,
   UnknownMemberIdError,
   UnsupportedError,
 } from "../errors.ts";
 import { exactlyOnce } from "../producer/config.ts";
-import { Producer, type TransactionContext } from "../producer/producer.ts";
+import { Producer } from "../producer/producer.ts";
 import { type Answer, call } from "../transport/call.ts";
 import type { FetchRequest, PartitionOffset, Request } from "../transport/protocol.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { ConsumerConfig } from "./config.ts";
-import { Consumer, type HandlerContext, type Mode } from "./consumer.ts";
+import { Consumer, type Mode } from "./consumer.ts";
 import { Cursor } from "./cursor.ts";
+import { commitBeforeProcessing, processCommitted } from "./group/before-processing.ts";
+import { handOutForAcks, processThenCommit } from "./group/after-processing.ts";
+import type { Fetch, StrategyHost } from "./group/strategy-host.ts";
+import { processInTransaction } from "./group/transactional.ts";
 import { Membership } from "./membership.ts";
 import type { ConsumedRecord } from "./record.ts";
 
 type Fetched = Answer<FetchRequest>;
-
-/** A fetched batch of one partition, ready to hand out: where to continue after it, and its units. */
-interface Fetch {
-  readonly cursor: Cursor;
-  readonly next: number;
-  readonly units: ConsumedRecord[][];
-}
-
-/** Thrown inside a transaction to abort it when the loop must stop or lost the partition; never escapes. */
-const INTERRUPTED = Symbol("interrupted");
 
 /**
  * A {@link Consumer} on an offset log (the embedded broker, or any transport that answers
@@ -48,6 +40,8 @@ export class GroupConsumer extends Consumer {
   /** Round-robin position over the owned partitions, and fetches in a row that found nothing. */
   #turn = 0;
   #emptyFetches = 0;
+  /** What the strategies' paths (./group/) use of this consumer. */
+  readonly #host: StrategyHost;
 
   constructor(transport: Transport, topic: string, config: ConsumerConfig, options: { ownsTransport?: boolean } = {}) {
     super(topic, config);
@@ -67,10 +61,26 @@ export class GroupConsumer extends Consumer {
       sessionTimeoutMs,
       heartbeatIntervalMs,
       call: (request) => this.#call(request),
-      beforeHeartbeat:
-        () => (this.config.commit === "after-processing" ? this.#commitProcessedNow() : Promise.resolve()),
+      beforeHeartbeat: async () => {
+        if (this.config.commit === "after-processing") await this.#commitProcessedNow();
+      },
       serial: (work) => this.#serial(work),
     });
+    this.#host = {
+      topic,
+      config: this.config,
+      generation: () => this.#membership.generation,
+      owns: (partition) => this.#membership.owned.has(partition),
+      context: (tx, signal) => ({ generation: this.#membership.generation, tx, output: null, signal }),
+      invoke: (mode, unit, context) => this.invoke(mode, unit, context),
+      report: (outcome) => this.outcomes.next(outcome),
+      reportProcessed: (unit) => this.reportProcessed(unit),
+      committed: (offsets, transactional) => this.committed(offsets, transactional),
+      failed: (cursor, unit, error) => this.#failed(cursor, unit, error),
+      deadLetter: (unit, error) => this.#deadLetter(unit, error),
+      storeOffsets: (offsets) => this.#serial(() => this.#storeOffsets(offsets, false)),
+      fenced: (error) => this.#fenced(error),
+    };
   }
 
   /** This member's id in its group, once joined. */
@@ -99,7 +109,10 @@ export class GroupConsumer extends Consumer {
     if (this.config.commit === "transactional") {
       throw new ConfigError("commit", 'a "transactional" consumer commits offsets with its transactions only');
     }
-    if (offsets === undefined) return this.#commitProcessed();
+    if (offsets === undefined) {
+      await this.#commitProcessed();
+      return;
+    }
     if (!Array.isArray(offsets)) throw new ConfigError("offsets", "expected an array of { partition, offset }");
     const list = offsets.map(({ partition, offset }) => {
       if (!Number.isInteger(offset) || offset < 0) {
@@ -163,6 +176,21 @@ export class GroupConsumer extends Consumer {
   }
 
   protected async loop(mode: Mode, signal: AbortSignal): Promise<void> {
+    try {
+      await this.#read(mode, signal);
+    } finally {
+      // records$: what the reader did not acknowledge is read again, by the next reader here
+      // or (once the commit stops short of it) by the partition's next owner.
+      if (mode.receiver !== undefined) {
+        mode.receiver.close();
+        for (const cursor of this.#cursors.values()) cursor.handBack();
+      }
+    }
+    if (this.config.commit === "after-processing") await this.#commitProcessed();
+    this.send("STOP");
+  }
+
+  async #read(mode: Mode, signal: AbortSignal): Promise<void> {
     const send = this.send.bind(this);
     await this.#ensureMember();
     send("JOINED");
@@ -196,15 +224,8 @@ export class GroupConsumer extends Consumer {
       }
       this.#emptyFetches = 0;
       send("RECORDS");
-      const mustCommit = await this.#process(cursor, fetched, mode, signal);
-      if (mustCommit) {
-        send("COMMIT");
-        await this.#commitProcessed();
-      }
-      send("DONE");
+      await this.#steps({ cursor, next: fetched.nextOffset, units: this.#units(cursor, fetched, mode) }, mode, signal);
     }
-    if (this.config.commit === "after-processing") await this.#commitProcessed();
-    send("STOP");
   }
 
   async #ensureMember(): Promise<void> {
@@ -322,27 +343,56 @@ export class GroupConsumer extends Consumer {
     for (const p of [...this.#cursors.keys()]) this.#drop(p);
   }
 
-  // ---- processing --------------------------------------------------------------------
+  // ---- processing: each commit strategy is a path through the machine ---------------
 
-  /** Hands out one fetched batch under the commit strategy; true when an after-processing commit is due. */
-  async #process(cursor: Cursor, fetched: Fetched, mode: Mode, signal: AbortSignal): Promise<boolean> {
-    const units = this.#units(cursor, fetched, mode);
+  /**
+   * Takes a fetched batch through the steps the machine's state names, until it is back in
+   * `fetching` (or interrupted): the strategy, a guard in the machine, decides their order.
+   */
+  async #steps(fetch: Fetch, mode: Mode, signal: AbortSignal): Promise<void> {
+    const host = this.#host;
+    for (;;) {
+      switch (this.state) {
+        case "committing": {
+          const before = this.config.commit === "before-processing";
+          const landed = before ? await commitBeforeProcessing(host, fetch) : await this.#commitProcessed();
+          // A fenced commit leaves the loop's next turn to rebalance or rejoin from here.
+          if (!landed) return;
+          this.send("DONE");
+          break;
+        }
+        case "processing": {
+          const ended = await this.#process(fetch, mode, signal);
+          if (ended !== null) this.send(ended);
+          break;
+        }
+        default:
+          return;
+      }
+    }
+  }
+
+  /** Hands out a batch under the strategy; the event that says how handling ended (a transaction sends its own). */
+  async #process(fetch: Fetch, mode: Mode, signal: AbortSignal): Promise<"COMMIT" | "REDELIVER" | null> {
+    const host = this.#host;
     switch (this.config.commit) {
       case "before-processing":
-        await this.#processBeforeCommit(cursor, fetched.nextOffset, units, mode, signal);
-        return false;
-      case "transactional":
+        await processCommitted(host, fetch, mode, signal);
+        return "COMMIT";
+      case "transactional": {
         // One transaction takes a fetch from every ready partition: its fixed cost (add
         // partitions, offsets, markers) is then shared by all of them.
-        await this.#processInTransaction(
-          [{ cursor, next: fetched.nextOffset, units }, ...(await this.#fetchOthers(cursor, mode))],
-          mode,
-          signal,
-        );
-        return false;
+        const batches = [fetch, ...(await this.#fetchOthers(fetch.cursor, mode))];
+        const committed = await processInTransaction(host, batches, mode, signal, () => this.send("COMMIT"));
+        this.send(committed ? "DONE" : "ABORTED");
+        return null;
+      }
       default:
-        await this.#processThenCommit(cursor, fetched.nextOffset, units, mode, signal);
-        return this.config.commit === "after-processing" && cursor.processed > cursor.committed;
+        if (mode.receiver !== undefined) {
+          await handOutForAcks(host, fetch, mode.receiver, signal);
+          return "COMMIT";
+        }
+        return (await processThenCommit(host, fetch, mode, signal)).redeliver ? "REDELIVER" : "COMMIT";
     }
   }
 
@@ -370,118 +420,6 @@ export class GroupConsumer extends Consumer {
       else more.push({ cursor, next: fetched.nextOffset, units: this.#units(cursor, fetched, mode) });
     }
     return more;
-  }
-
-  /** At-most-once: the batch's offsets are committed first; a failure afterwards loses its record. */
-  async #processBeforeCommit(
-    cursor: Cursor,
-    next: number,
-    units: ConsumedRecord[][],
-    mode: Mode,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const offsets = [{ topic: this.topic, partition: cursor.partition, offset: next }];
-    if (!(await this.#serial(() => this.#storeOffsets(offsets, false)))) return;
-    cursor.position = cursor.processed = next;
-    const context = this.#context(null, signal);
-    for (const unit of units) {
-      try {
-        await this.invoke(mode, unit, context);
-        this.reportProcessed(unit);
-      } catch (error) {
-        if (this.config.deadLetterTopic !== null) await this.#deadLetter(unit, error);
-        else for (const record of unit) this.outcomes.next({ type: "failed", record, error });
-      }
-    }
-  }
-
-  /** At-least-once (and manual): each unit handled is marked processed; a failure sends reading back to it. */
-  async #processThenCommit(
-    cursor: Cursor,
-    next: number,
-    units: ConsumedRecord[][],
-    mode: Mode,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const seeks = cursor.seeks;
-    const context = this.#context(null, signal);
-    for (const [i, unit] of units.entries()) {
-      const first = unit[0]!.offset;
-      // Stopping or losing the partition leaves the rest for later, or for its next owner.
-      if (signal.aborted || !this.#membership.owned.has(cursor.partition) || cursor.seeks !== seeks) {
-        if (cursor.seeks === seeks) cursor.position = first;
-        return;
-      }
-      try {
-        await this.invoke(mode, unit, context);
-      } catch (error) {
-        if (cursor.seeks !== seeks) return;
-        // A reader that stopped mid-record (for-await's return) interrupts it: not a failure to count.
-        if (signal.aborted || !(await this.#failed(cursor, unit, error))) {
-          cursor.position = first;
-          return;
-        }
-      }
-      if (cursor.seeks !== seeks) return;
-      if (cursor.failures.size > 0) cursor.failures.delete(first);
-      cursor.processed = i === units.length - 1 ? next : units[i + 1]![0]!.offset;
-      this.reportProcessed(unit);
-    }
-    cursor.position = next;
-  }
-
-  /**
-   * Exactly-once: the handler's sends and the input offsets of every batch commit in one
-   * transaction, or none of it does and every batch is read again.
-   */
-  async #processInTransaction(batches: Fetch[], mode: Mode, signal: AbortSignal): Promise<void> {
-    const producer = this.config.producer!;
-    const generation = this.#membership.generation;
-    const offsets = batches.map(({ cursor, next }) => ({
-      topic: this.topic,
-      partition: cursor.partition,
-      offset: next,
-    }));
-    const handled: ConsumedRecord[][] = [];
-    let failure: { unit: ConsumedRecord[]; error: unknown } | null = null;
-    try {
-      await producer.transaction(async (tx) => {
-        const context = this.#context(tx, signal);
-        for (const { cursor, units } of batches) {
-          for (const unit of units) {
-            if (signal.aborted || !this.#membership.owned.has(cursor.partition)) throw INTERRUPTED;
-            try {
-              await this.invoke(mode, unit, context);
-            } catch (error) {
-              if (error === INTERRUPTED) throw error;
-              if (!(await this.#failed(cursor, unit, error))) {
-                failure = { unit, error };
-                throw error;
-              }
-              continue;
-            }
-            handled.push(unit);
-          }
-        }
-        // The generation the batches were fetched in: if the group rebalanced since, the
-        // coordinator refuses the offsets and the transaction aborts (KIP-447).
-        await tx.sendOffsets(this.config.groupId, offsets, generation);
-      });
-    } catch (error) {
-      // Nothing of the transaction is visible: read the batches again, here or at the next owner.
-      for (const { cursor, units } of batches) cursor.position = units[0]![0]!.offset;
-      if (failure !== null || error === INTERRUPTED) return;
-      if (this.#fenced(error)) return;
-      // The transaction could not commit (a write failed, or it timed out): the batches come again.
-      if (error instanceof TransactionAbortedError || error instanceof TransactionTimedOutError) return;
-      throw error;
-    }
-    for (const { cursor, next, units } of batches) {
-      cursor.position = cursor.processed = cursor.committed = next;
-      for (const unit of units) cursor.failures.delete(unit[0]!.offset);
-    }
-    for (const unit of handled) this.reportProcessed(unit);
-    this.committed(offsets, true);
   }
 
   /**
@@ -523,26 +461,26 @@ export class GroupConsumer extends Consumer {
     }
   }
 
-  #context(tx: TransactionContext | null, signal: AbortSignal): HandlerContext {
-    return { generation: this.#membership.generation, tx, output: null, signal };
-  }
-
   // ---- commits and requests ----------------------------------------------------------
 
-  /** Commits every owned partition's processed offset that is ahead of its committed one. */
-  #commitProcessed(): Promise<void> {
+  /**
+   * Commits every owned partition's processed offset that is ahead of its committed one:
+   * true once stored (or none was due), false when the commit was fenced.
+   */
+  #commitProcessed(): Promise<boolean> {
     return this.#serial(() => this.#commitProcessedNow());
   }
 
   /** {@link #commitProcessed} for callers already on the serial lane. */
-  async #commitProcessedNow(): Promise<void> {
+  async #commitProcessedNow(): Promise<boolean> {
     const offsets: PartitionOffset[] = [];
     for (const cursor of this.#cursors.values()) {
       if (cursor.processed > cursor.committed) {
         offsets.push({ topic: this.topic, partition: cursor.partition, offset: cursor.processed });
       }
     }
-    if (offsets.length > 0 && this.#membership.joined) await this.#storeOffsets(offsets, false);
+    if (offsets.length === 0 || !this.#membership.joined) return true;
+    return await this.#storeOffsets(offsets, false);
   }
 
   /**

@@ -14,6 +14,22 @@ export interface ConsumedRecord {
   readonly deliveries: number;
 }
 
+/**
+ * A record as `records$` hands it out. Acknowledge it once it is processed: under
+ * `after-processing` (and `manual`) only acknowledged records are committed, over the
+ * acknowledged prefix of each partition, and one never acknowledged comes again to the
+ * group's next reader (after a rebalance, a restart, or a new subscription).
+ */
+export interface ReceivedRecord extends ConsumedRecord {
+  /**
+   * Marks the record processed. Calling it again does nothing, and so does calling it after
+   * its reader stopped: the record was handed back and comes again. Under
+   * `before-processing` the record was committed before it was handed out, and `ack()`
+   * changes nothing.
+   */
+  ack(): void;
+}
+
 /** Consecutive records of one partition, as `runBatches` hands them out. */
 export interface ConsumedBatch {
   readonly topic: string;

@@ -1,4 +1,4 @@
-import type { DeliveryFailedError } from "../errors.ts";
+import { type BatchError, batchError } from "../errors.ts";
 import type { Bytes } from "../transport/protocol.ts";
 import type { Batch } from "./batch.ts";
 
@@ -23,7 +23,7 @@ export type RecordOutcome =
   | (OutcomeBase & { readonly status: "delivered"; readonly offset: number })
   /** At-most-once: written once, not waited for. */
   | (OutcomeBase & { readonly status: "sent-unconfirmed" })
-  | (OutcomeBase & { readonly status: "failed"; readonly error: DeliveryFailedError });
+  | (OutcomeBase & { readonly status: "failed"; readonly error: BatchError });
 
 interface ReportBase {
   readonly batchId: number;
@@ -43,7 +43,7 @@ export type BatchReport =
   })
   | (ReportBase & { readonly type: "delivered"; readonly baseOffset: number; readonly attempts: number })
   | (ReportBase & { readonly type: "sent-unconfirmed"; readonly attempts: number })
-  | (ReportBase & { readonly type: "failed"; readonly error: DeliveryFailedError; readonly attempts: number });
+  | (ReportBase & { readonly type: "failed"; readonly error: BatchError; readonly attempts: number });
 
 /**
  * Offset of record `index` of a batch based at `baseOffset`, or as listed in `offsets` when
@@ -71,7 +71,7 @@ export function recordOutcome(batch: Batch, index: number): RecordOutcome {
     case "sent":
       return { ...base, status: "sent-unconfirmed" };
     case "failed":
-      return { ...base, status: "failed", error: result.error };
+      return { ...base, status: "failed", error: batchError(result.error) };
   }
 }
 
@@ -98,6 +98,6 @@ export function settledReport(batch: Batch): BatchReport {
     case "sent":
       return { ...base, type: "sent-unconfirmed" };
     case "failed":
-      return { ...base, type: "failed", error: result.error };
+      return { ...base, type: "failed", error: batchError(result.error) };
   }
 }

@@ -27,8 +27,9 @@ export class ProduceOutput {
 
   /**
    * Resolves to where the record landed once the broker has acknowledged it, or rejects with
-   * the `DeliveryFailedError` that ended its batch. Under at-most-once it waits for the reply
-   * to the single attempt, and rejects if that reply is an error or never comes.
+   * the `BatchError` that ended its batch: `ProducerFencedError` itself for a fenced producer,
+   * else a `DeliveryFailedError`. Under at-most-once it waits for the reply to the single
+   * attempt, and rejects (reason `at-most-once`) if that reply is an error or never comes.
    */
   wait(): Promise<RecordMetadata> {
     const { batch, index } = this;

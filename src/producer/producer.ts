@@ -1,26 +1,25 @@
 import { type Actor, type AnyActorRef, createActor } from "xstate";
-import { mergeMap, type Observable, Subject } from "rxjs";
+import { EMPTY, mergeMap, type Observable, Subject } from "rxjs";
 import {
-  AcktorError,
+  batchError,
   BufferTimeoutError,
   DeliveryFailedError,
   errorFromWire,
   InvalidTxnStateError,
   MetadataUnavailableError,
-  OutOfOrderSequenceError,
   ProducerClosedError,
   RecordTooLargeError,
-  UndeliveredRecordsError,
-  UnknownProducerIdError,
+  transportThrew,
 } from "../errors.ts";
-import { decideRetry } from "../retry/decide.ts";
+import { attemptTimeout } from "../retry/decide.ts";
 import { type RetryPolicy, retryPolicy } from "../retry/policy.ts";
 import { validateTopicName } from "../broker/topic-name.ts";
 import { defer } from "../runtime/clock.ts";
-import type { Bytes, PartitionOffset, ProduceRequest, Request } from "../transport/protocol.ts";
+import type { Bytes, PartitionOffset, ProduceRequest, ProduceResponse, Request } from "../transport/protocol.ts";
 import { type Answer, call } from "../transport/call.ts";
 import type { Transport } from "../transport/transport.ts";
-import { Batch, type Confirmation } from "./batch.ts";
+import { Batch } from "./batch.ts";
+import { FailureLedger } from "./barrier.ts";
 import { type ExactlyOnce, type ProducerConfig, type ResolvedProducerConfig, resolveProducerConfig } from "./config.ts";
 import { batchMachine } from "./machines/batch-machine.ts";
 import { producerMachine } from "./machines/producer-machine.ts";
@@ -28,10 +27,9 @@ import { type RequestContext, requestMachine, type RequestOutput } from "./machi
 import { type BatchReport, type RecordOutcome, recordOutcomes, settledReport } from "./outcome.ts";
 import { ProduceOutput } from "./output.ts";
 import { keyBytes, type RecordKey, type RecordValue, valueBytes } from "./record.ts";
+import { Sequencer } from "./idempotence.ts";
 import { PartitionSequence } from "./sequencing.ts";
 import { TransactionManager, type TransactionReport } from "./transactions.ts";
-
-type FailedOutput = Extract<RequestOutput, { status: "failed" }>;
 
 /** Per-partition sending state. */
 interface Lane {
@@ -116,6 +114,8 @@ export class Producer implements AsyncDisposable {
   readonly #eos: ExactlyOnce | null;
   /** The transactional side, for a producer with a transactionalId. */
   readonly #txns: TransactionManager | null;
+  /** The exactly-once rules per request, for an exactly-once producer. */
+  readonly #sequencer: Sequencer | null;
   #identity: { producerId: number; epoch: number } | null = null;
   /** Tells this producer's own (retried or duplicated) init requests apart from another instance's. */
   readonly #instanceId = crypto.randomUUID();
@@ -126,6 +126,7 @@ export class Producer implements AsyncDisposable {
   readonly #reports = new Subject<BatchReport>();
   readonly #settled = new Subject<Batch>();
   readonly #unsettled = new Set<Batch>();
+  readonly #failures = new FailureLedger();
   #lanes: Lane[] | null = null;
   #metadata: Promise<void> | null = null;
   #waiters: Waiter[] = [];
@@ -155,7 +156,8 @@ export class Producer implements AsyncDisposable {
     this.#txns = this.#eos?.transactionalId
       ? new TransactionManager(this.#transactionHost(), this.#eos.transactionalId)
       : null;
-    this.transactions$ = this.#txns?.reports$ ?? new Subject<TransactionReport>().asObservable();
+    this.#sequencer = this.#eos ? new Sequencer(this.#sequencerHost(this.#eos)) : null;
+    this.transactions$ = this.#txns?.reports$ ?? EMPTY;
     this.lifecycle = createActor(producerMachine).start();
     // Read on every send(), so cached rather than taken from a snapshot each time.
     this.lifecycle.subscribe((snapshot) => (this.#accepting = snapshot.value === "open"));
@@ -217,29 +219,30 @@ export class Producer implements AsyncDisposable {
   /**
    * Sends every queued record and resolves once each batch accepted before the call (and
    * each `send()` already waiting for space) has settled: acknowledged or failed, or written
-   * for at-most-once. Every partition is flushed even if one fails. Rejects with
-   * {@link UndeliveredRecordsError} if any of those batches failed.
+   * for at-most-once. Every partition is flushed even if one fails.
+   *
+   * A barrier: rejects with {@link UndeliveredRecordsError} listing every batch that failed
+   * since the previous barrier (`flush()` or `close()`) finished, up to the end of this one,
+   * whether it failed before the call or during it, and whether or not `wait()` or
+   * `outcomes$` already told of it. A transaction's writes are reported by its `commit()`.
    */
-  async flush(): Promise<void> {
-    const waiting = this.#waiters.map((w) => w.promise);
-    const failed = await this.#settleAll([...this.#unsettled]);
-    const late = await Promise.allSettled(waiting);
-    const joined = late.flatMap((r) => (r.status === "fulfilled" ? [r.value.batch] : []));
-    failed.push(...(await this.#settleAll(joined)));
-    if (failed.length > 0) {
-      throw new UndeliveredRecordsError(
-        failed.map((b) => (b.result as FailedOutput).error),
-        failed.reduce((n, b) => n + b.values.length, 0),
-      );
-    }
+  flush(): Promise<void> {
+    return this.#failures.barrier(async () => {
+      const waiting = this.#waiters.map((w) => w.promise);
+      await this.#settleAll([...this.#unsettled]);
+      const late = await Promise.allSettled(waiting);
+      await this.#settleAll(late.flatMap((r) => (r.status === "fulfilled" ? [r.value.batch] : [])));
+    });
   }
 
   /**
    * Stops accepting records, delivers everything already accepted, then closes. Later
-   * `send()` calls reject with {@link ProducerClosedError}. Rejects like {@link flush} if
-   * accepted records could not be delivered; the producer is closed either way. An open
-   * transaction is aborted rather than left for the broker to time out, since a hung
-   * transaction stalls every read-committed reader of its partitions.
+   * `send()` calls reject with {@link ProducerClosedError}. A barrier like {@link flush}: it
+   * rejects if a batch failed since the previous barrier; the producer is closed either way.
+   * An open transaction is aborted rather than left for the broker to time out, since a hung
+   * transaction stalls every read-committed reader of its partitions. Once closed,
+   * `outcomes$`, `batches$` and `transactions$` complete, and complete at once for anyone
+   * subscribing later.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -250,6 +253,9 @@ export class Producer implements AsyncDisposable {
         await this.flush();
       } finally {
         this.lifecycle.send({ type: "DRAINED" });
+        this.#reports.complete();
+        this.#settled.complete();
+        this.#txns?.complete();
         if (this.#ownsTransport) await this.#transport.close();
       }
     })();
@@ -345,10 +351,22 @@ export class Producer implements AsyncDisposable {
       call: <R extends Request>(request: R) => this.#call(request),
       reinit: () => this.#initIdentity(),
       settle: (batches: Batch[]) => this.#settleAll(batches),
+      forget: (batches: readonly Batch[]) => this.#failures.forget(batches),
       resume: (partition: number) => {
         const lane = this.#lanes?.[partition];
         if (lane) this.#pump(lane);
       },
+    };
+  }
+
+  #sequencerHost(eos: ExactlyOnce) {
+    return {
+      clock: this.config.clock,
+      identity: () => this.#identity!,
+      transactionalId: eos.transactionalId,
+      newEpoch: async (producerId: number, epoch: number) =>
+        (await this.#call({ api: "initProducerId", producerId, epoch })).epoch,
+      resume: (partition: number) => this.#pump(this.#lanes![partition]!),
     };
   }
 
@@ -567,9 +585,7 @@ export class Producer implements AsyncDisposable {
   #transmit(context: RequestContext<Batch>, self: AnyActorRef): void {
     const { batch } = context;
     const { clock, requestTimeout, isolation } = this.config;
-    // An attempt never outlives the policy's overall timeout.
-    const remaining = context.policy.timeout - (clock.now() - context.startedAt);
-    const timeoutMs = Math.max(1, Math.min(requestTimeout, remaining));
+    const timeoutMs = attemptTimeout(context.policy, context.attempts, clock.now() - context.startedAt, requestTimeout);
     const sequence = this.#lanes![batch.partition]!.sequence;
     batch.request = self;
     const request: ProduceRequest = {
@@ -582,13 +598,18 @@ export class Producer implements AsyncDisposable {
       values: batch.values,
       ...(context.awaitAck ? {} : { ack: false }),
     };
-    const reply = this.#transport.request(sequence ? { ...request, ...this.#idempotence(batch, sequence) } : request, {
-      timeoutMs,
-    });
+    let reply: Promise<ProduceResponse>;
+    try {
+      const fields = sequence ? this.#sequencer!.fields(batch, sequence) : {};
+      reply = this.#transport.request({ ...request, ...fields }, { timeoutMs });
+    } catch (thrown) {
+      // Nothing went out: the attempt failed, and the machine decides what follows.
+      return self.send({ type: "ERROR", error: transportThrew(thrown), at: clock.now() });
+    }
     self.send({ type: "SENT" });
     if (context.awaitAck) {
       if (sequence) sequence.outstanding++;
-      const answered = () => sequence && this.#answered(batch.partition);
+      const answered = () => sequence && this.#sequencer!.answered(sequence, batch.partition);
       reply.then(
         (answer) => {
           answered();
@@ -597,7 +618,11 @@ export class Producer implements AsyncDisposable {
             return self.send({ type: "ACK", baseOffset: answer.baseOffset });
           }
           const error = errorFromWire(answer.error);
-          self.send({ type: "ERROR", error: sequence ? this.#judge(batch, error) : error, at: clock.now() });
+          self.send({
+            type: "ERROR",
+            error: sequence ? this.#sequencer!.judge(batch, sequence, error) : error,
+            at: clock.now(),
+          });
         },
         (error: unknown) => {
           answered();
@@ -606,10 +631,7 @@ export class Producer implements AsyncDisposable {
       );
     } else {
       // At-most-once already let go of the batch; the one reply only informs wait().
-      const once = (error: unknown): Confirmation => {
-        const decision = decideRetry(NO_RETRY, 1, 0, error);
-        return { error: new DeliveryFailedError(1, decision.retry ? "max-retries" : decision.reason, error) };
-      };
+      const once = (error: unknown) => ({ error: new DeliveryFailedError(1, "at-most-once", error) });
       reply.then(
         (answer) => {
           if (answer.ok && answer.offsets) batch.offsets = answer.offsets;
@@ -618,66 +640,6 @@ export class Producer implements AsyncDisposable {
         (error: unknown) => batch.confirm(once(error)),
       );
     }
-  }
-
-  /** The identity and sequence fields of an exactly-once produce request. */
-  #idempotence(batch: Batch, sequence: PartitionSequence) {
-    const transactionalId = this.#eos?.transactionalId;
-    return {
-      producerId: this.#identity!.producerId,
-      epoch: sequence.epoch,
-      baseSequence: batch.baseSequence,
-      ...(transactionalId ? { transactionalId } : {}),
-    };
-  }
-
-  /**
-   * Reads a sequence error in context. For a batch behind an unresolved one it only means the
-   * earlier batch has not landed yet: retry in turn. For the oldest unresolved batch it is a
-   * real gap (an earlier batch failed for good, or the broker lost the producer's state):
-   * an idempotent producer moves the partition to a new epoch and renumbers, which is safe
-   * because the broker appends in order, so nothing from here on was appended; a
-   * transactional producer cannot, and the transaction must abort.
-   */
-  #judge(batch: Batch, error: AcktorError): AcktorError {
-    if (!(error instanceof OutOfOrderSequenceError) && !(error instanceof UnknownProducerIdError)) return error;
-    const sequence = this.#lanes![batch.partition]!.sequence!;
-    if (!sequence.isHead(batch)) return new OutOfOrderSequenceError(error.message);
-    if (this.#txns) {
-      return new AcktorError(error.code, `${error.message}; a transaction cannot recover from a sequence gap`);
-    }
-    sequence.requestBump();
-    this.#bumpIfQuiet(this.#lanes![batch.partition]!);
-    return new OutOfOrderSequenceError(`${error.message}; moving partition ${batch.partition} to a new epoch`);
-  }
-
-  /** An exactly-once request was answered. */
-  #answered(partition: number): void {
-    const lane = this.#lanes![partition]!;
-    lane.sequence!.outstanding--;
-    this.#bumpIfQuiet(lane);
-  }
-
-  /** Moves a partition to a new epoch once no answer from the old one can arrive. */
-  #bumpIfQuiet(lane: Lane): void {
-    const sequence = lane.sequence!;
-    if (!sequence.takeBump()) return;
-    const { producerId } = this.#identity!;
-    // If no new epoch can be had, the batches go on under the old one; their own retry
-    // policies bound how long they keep trying.
-    const resume = (epoch: number) => {
-      this.#poke(sequence.rebase(epoch));
-      this.#pump(lane);
-    };
-    this.#call({ api: "initProducerId", producerId, epoch: sequence.epoch }).then(
-      ({ epoch }) => resume(epoch),
-      () => resume(sequence.epoch),
-    );
-  }
-
-  /** Lets the oldest unresolved batch of a partition retry, if it waits for its turn. */
-  #poke(batch: Batch | undefined): void {
-    batch?.request?.send({ type: "TURN", at: this.config.clock.now() });
   }
 
   #isTurn(batch: Batch): boolean {
@@ -708,9 +670,12 @@ export class Producer implements AsyncDisposable {
     // A rejected batch never went out: it held no in-flight slot and no sequence.
     if (result.attempts > 0) {
       lane.inFlight--;
-      if (lane.sequence) this.#poke(lane.sequence.resolve(batch));
+      lane.sequence?.resolve(batch);
     }
-    if (result.status === "failed") this.#txns?.fail(result.error.cause ?? result.error);
+    if (result.status === "failed") {
+      this.#failures.record(batch, result.error);
+      this.#txns?.fail(result.error.cause ?? result.error);
+    }
     this.#buffered -= batch.bytes;
     this.#unsettled.delete(batch);
     this.stats.batches++;
@@ -719,13 +684,14 @@ export class Producer implements AsyncDisposable {
       batch.confirm({ baseOffset: result.baseOffset });
     } else if (result.status === "failed") {
       this.stats.failed += records;
-      batch.confirm({ error: result.error });
+      batch.confirm({ error: batchError(result.error) });
     } else {
       this.stats.sentUnconfirmed += records;
     }
     batch.settle(result);
     if (this.#reports.observed) this.#reports.next(settledReport(batch));
     if (this.#settled.observed) this.#settled.next(batch);
+    if (lane.sequence) this.#sequencer!.recheckTurns(lane.sequence);
     this.#pump(lane);
     this.#admit();
   }

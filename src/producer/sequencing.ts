@@ -85,15 +85,19 @@ export class PartitionSequence {
     this.#retrying.add(batch);
   }
 
-  /** Forgets a settled batch and returns the batch whose turn it now is, if any. */
-  resolve(batch: Batch): Batch | undefined {
+  /** Dispatched and not yet settled, oldest sequence first. */
+  get unresolved(): readonly Batch[] {
+    return this.#unresolved;
+  }
+
+  /** Forgets a settled batch. */
+  resolve(batch: Batch): void {
     const i = this.#unresolved.indexOf(batch);
     if (i >= 0) {
       this.#unresolved.splice(i, 1);
       this.#ordinals.splice(i, 1);
     }
     this.#retrying.delete(batch);
-    return this.#unresolved[0];
   }
 
   /**
@@ -101,7 +105,7 @@ export class PartitionSequence {
    * order. Only safe once nothing is outstanding, and when the oldest unresolved batch was
    * refused for a gap: the broker appends in order, so none of these batches was appended.
    */
-  rebase(epoch: number): Batch | undefined {
+  rebase(epoch: number): void {
     this.epoch = epoch;
     this.#next = 0;
     for (const batch of this.#unresolved) {
@@ -109,6 +113,5 @@ export class PartitionSequence {
       this.#next += batch.values.length;
     }
     this.#bump = "none";
-    return this.#unresolved[0];
   }
 }

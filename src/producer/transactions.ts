@@ -37,6 +37,8 @@ export interface TransactionHost {
   reinit(): Promise<void>;
   /** Seals open batches and waits for `batches` to settle; returns the failed ones. */
   settle(batches: Batch[]): Promise<Batch[]>;
+  /** The transaction's end reported (or discarded) the failures of `batches`: no barrier repeats them. */
+  forget(batches: readonly Batch[]): void;
   /** A partition was added to the transaction (its batches may go), or refused (they fail). */
   resume(partition: number): void;
 }
@@ -78,6 +80,11 @@ export class TransactionManager {
   /** The lifecycle state: `initializing`, `ready`, `in-transaction`, `committing`, … */
   get state(): string {
     return String(this.actor.getSnapshot().value);
+  }
+
+  /** The producer closed: no more reports. */
+  complete(): void {
+    this.#reports.complete();
   }
 
   ready(): void {
@@ -195,6 +202,7 @@ export class TransactionManager {
       }
     }
     const cause = txn.failure;
+    this.#host.forget(txn.batches);
     if (this.state === "abortable") await this.abort();
     throw cause instanceof ProducerFencedError || cause instanceof TransactionTimedOutError
       ? cause
@@ -211,6 +219,8 @@ export class TransactionManager {
     this.actor.send({ type: "ABORT" });
     const txn = this.#current!;
     await this.#host.settle(txn.batches);
+    // Aborting discards the transaction's writes, failed ones included.
+    this.#host.forget(txn.batches);
     let timedOut = txn.failure instanceof TransactionTimedOutError;
     if (!timedOut && this.#touched(txn)) {
       try {

@@ -1,7 +1,8 @@
 /**
- * Whether a failed attempt is tried again, and after how long. The decision is a pure
- * function of the policy, the attempts so far, the time spent and the error, so the actor
- * that drives retries holds no retry logic of its own and every outcome can be tested alone.
+ * Whether a failed attempt is tried again, and after how long, and how long an attempt may
+ * wait so that its retry still fits. Both are pure functions of the policy, the attempts so
+ * far and the time spent (and the error), so the actor that drives retries holds no retry
+ * logic of its own and every outcome can be tested alone.
  *
  * @module
  */
@@ -50,4 +51,35 @@ export function decideRetry(
   const delay = backoffDelay(policy, attempts, random);
   if (elapsedMs + delay >= policy.timeout) return { retry: false, reason: "timeout" };
   return { retry: true, delay };
+}
+
+/**
+ * How long attempt number `attempts` may wait for its response, so that a timed-out attempt
+ * still leaves room for the retry the policy promises:
+ *
+ * - the last attempt the policy allows (`attempts > maxRetries`), or one after which even the
+ *   next backoff no longer fits in what is left of `policy.timeout`, may use all that is left;
+ * - any other attempt gets at most half of what is left after the longest next backoff
+ *   (jitter included), so when it times out the backoff and a retry of at least as long
+ *   still fit, and {@link decideRetry} says retry.
+ *
+ * Either way an attempt never waits longer than `requestTimeout`, nor less than 1 ms.
+ *
+ * @param attempts - the attempt about to start, 1-based.
+ * @param elapsedMs - time since the first attempt started.
+ */
+export function attemptTimeout(
+  policy: RetryPolicy,
+  attempts: number,
+  elapsedMs: number,
+  requestTimeout: number,
+): number {
+  const left = policy.timeout - elapsedMs;
+  let budget = left;
+  if (attempts <= policy.maxRetries) {
+    const unjittered = backoffDelay({ ...policy, jitter: 0 }, attempts);
+    const longest = Math.min(unjittered * (1 + policy.jitter), policy.maxDelay);
+    if (left > longest) budget = (left - longest) / 2;
+  }
+  return Math.max(1, Math.floor(Math.min(requestTimeout, budget)));
 }

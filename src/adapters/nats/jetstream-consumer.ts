@@ -55,6 +55,7 @@ import { keyBytes, valueBytes } from "../../producer/record.ts";
 import { sleep } from "../../runtime/clock.ts";
 import type { Bytes, PartitionOffset } from "../../transport/protocol.ts";
 import { frameOffset } from "./frame.ts";
+import { AwaitingAcks } from "./jetstream-acks.ts";
 import { type Framing, recordsOf } from "./message.ts";
 import { streamName, type TopicShape } from "./nats-transport.ts";
 
@@ -109,6 +110,7 @@ export class JetStreamConsumer extends Consumer {
   readonly #inbox: JsMsg[] = [];
   /** `manual`: handled, waiting for `commit()`. */
   #processed: JsMsg[] = [];
+  readonly #awaitingAcks = new AwaitingAcks();
   #fetching: ConsumerMessages | null = null;
   #pumpFailure: AcktorError | null = null;
   #notify: (() => void) | null = null;
@@ -221,6 +223,7 @@ export class JetStreamConsumer extends Consumer {
       this.#fetching?.stop();
       await pump;
       heartbeat.stop();
+      if (mode.receiver !== undefined) this.#awaitingAcks.handBack(mode.receiver, (m) => this.#settle(m, 0));
       // Pulled but never handed out: back to the server at once.
       for (const m of this.#inbox.splice(0)) this.#settle(m, 0);
     }
@@ -363,6 +366,7 @@ export class JetStreamConsumer extends Consumer {
       const confirmed = await Promise.all(taken.map((m) => this.#ackAck(m)));
       messages = taken.filter((_, i) => confirmed[i]);
       if (messages.length > 0) this.committed(this.#offsets(messages), false);
+      this.send("DONE"); // the machine's before-processing path: committing → processing
     }
     const acked: JsMsg[] = [];
     for (const delivery of this.#deliveries(messages, mode)) {
@@ -375,10 +379,9 @@ export class JetStreamConsumer extends Consumer {
       const handled = await this.#deliver(delivery, mode, signal);
       if (handled) acked.push(...delivery.messages);
     }
-    if (acked.length > 0) {
-      this.send("COMMIT");
-      this.committed(this.#offsets(acked), false);
-    }
+    // Handled: the machine goes on to committing (after-processing, idempotent) or fetching.
+    this.send("COMMIT");
+    if (acked.length > 0) this.committed(this.#offsets(acked), false);
   }
 
   /**
@@ -417,6 +420,13 @@ export class JetStreamConsumer extends Consumer {
   /** Hands out one delivery under the strategy; true once its messages are acked (or were, before). */
   async #deliver(delivery: Delivery, mode: Mode, signal: AbortSignal): Promise<boolean> {
     const { commit } = this.config;
+    if (mode.receiver !== undefined && commit !== "before-processing") {
+      await this.#awaitingAcks.handOut(delivery.messages[0]!, delivery.units, mode.receiver, signal, {
+        processed: (unit) => this.reportProcessed(unit),
+        acknowledged: (m) => this.#acknowledged(m),
+      });
+      return false;
+    }
     const writes: Promise<RecordMetadata>[] = [];
     let abandoned = false;
     for (const unit of delivery.units) {
@@ -458,6 +468,16 @@ export class JetStreamConsumer extends Consumer {
     if (!(await Promise.all(writes).then(() => true, () => false))) return this.#again(delivery, 0);
     const confirmed = await Promise.all(delivery.messages.map((m) => this.#ackAck(m)));
     return confirmed.every(Boolean);
+  }
+
+  /** `records$`: every record of `m` was acknowledged; acked now, or (manual) at `commit()`. */
+  #acknowledged(m: JsMsg): void {
+    if (this.config.commit === "manual") {
+      this.#processed.push(m);
+      return;
+    }
+    this.#settle(m, null);
+    this.committed(this.#offsets([m]), false);
   }
 
   /** Naks a delivery's messages so they come again after `delayMs`; false (not acked). */

@@ -7,7 +7,7 @@ import {
   setup,
   type StateMachine,
 } from "xstate";
-import type { DeliveryFailedError } from "../../errors.ts";
+import { DeliveryFailedError, transportThrew } from "../../errors.ts";
 import type { Checked, FlatStateSchema } from "../../machine-types.ts";
 import { type RequestInput, type RequestMachine, requestMachine, type RequestOutput } from "./request-machine.ts";
 
@@ -111,6 +111,18 @@ const machine = setup({
           },
           { target: "failed", actions: assign({ result: ({ event }) => event.output }) },
         ],
+        // A request actor that crashed (a provided action threw) must still settle its batch,
+        // or everything waiting on it (flush, the in-flight slot, the buffer) would wait forever.
+        onError: {
+          target: "failed",
+          actions: assign({
+            result: ({ event }) => ({
+              status: "failed" as const,
+              error: new DeliveryFailedError(1, "not-retriable", transportThrew(event.error)),
+              attempts: 1,
+            }),
+          }),
+        },
       },
     },
     delivered: { type: "final", entry: "settled" },

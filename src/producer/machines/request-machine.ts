@@ -166,7 +166,12 @@ const machine = setup({
         error: ({ context }) =>
           new DeliveryFailedError(
             context.attempts,
-            context.decision && !context.decision.retry ? context.decision.reason : "not-retriable",
+            // At-most-once was never going to retry, whatever the policy would have said.
+            !context.awaitAck
+              ? "at-most-once"
+              : context.decision && !context.decision.retry
+              ? context.decision.reason
+              : "not-retriable",
             context.lastError,
           ),
       }),

@@ -1,0 +1,147 @@
+/**
+ * Exactly-once turns, checked on the client's side alone: a retried batch goes again only once
+ * every earlier batch of its partition is resolved, and a batch waiting for its turn goes as
+ * soon as that is so. The broker's sequence check would hide a client that broke the rule
+ * (it refuses the early retry), so these tests watch what the producer sends, not the log.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { waitFor } from "xstate";
+import {
+  chaos,
+  createProducer,
+  EmbeddedBroker,
+  exactlyOnce,
+  type ProduceOutput,
+  type Request,
+  type ResponseFor,
+  sleep,
+  type Transport,
+  VirtualClock,
+} from "../src/internal.ts";
+import { recordId } from "./helpers/reconcile.ts";
+import { firstValue, routed, within } from "./helpers/deadline.ts";
+
+const retry = { maxRetries: 1_000, initialDelay: 1, maxDelay: 5, timeout: 10_000_000, strategy: "fixed" } as const;
+
+/**
+ * Watches produce requests on their way out and answers on their way back. A batch is named
+ * by its first record; it is resolved once an `ok` answer reached the producer.
+ */
+function watchTurns(inner: Transport) {
+  const dispatched = new Map<number, string[]>();
+  const resolved = new Set<string>();
+  const violations: string[] = [];
+  let violated = () => {};
+  const firstViolation = new Promise<void>((resolve) => (violated = resolve));
+  let retries = 0;
+  const transport: Transport = {
+    request<R extends Request>(request: R, options: { timeoutMs: number }): Promise<ResponseFor<R>> {
+      if (request.api !== "produce") return inner.request(request, options);
+      const name = firstValue(request);
+      const order = dispatched.get(request.partition) ?? [];
+      dispatched.set(request.partition, order);
+      const index = order.indexOf(name);
+      if (index < 0) {
+        order.push(name);
+      } else {
+        retries++;
+        const early = order.slice(0, index).filter((earlier) => !resolved.has(earlier));
+        if (early.length > 0) {
+          violations.push(`${name} retried before ${early.join(", ")} resolved`);
+          violated();
+        }
+      }
+      const reply = inner.request(request, options);
+      reply.then((answer) => answer.ok && resolved.add(name), () => {});
+      return reply;
+    },
+    close: () => inner.close(),
+  };
+  return { transport, violations, firstViolation, retries: () => retries };
+}
+
+test("under chaos with 5 in flight, no batch is retried before every earlier batch of its partition is resolved", async () => {
+  for (const seed of [1, 2, 3]) {
+    const clock = new VirtualClock();
+    const broker = new EmbeddedBroker({ clock });
+    broker.createTopic("t", { partitions: 2 });
+    const net = chaos(broker.transport(), {
+      seed,
+      clock,
+      dropRequest: 0.1,
+      dropResponse: 0.1,
+      delay: { probability: 0.3, maxMs: 30 },
+      apis: ["produce"],
+    });
+    const watch = watchTurns(net);
+    const producer = createProducer(watch.transport, "t", {
+      clock,
+      requestTimeout: 50,
+      batchSize: 40,
+      maxInFlight: 5,
+      deliverySemantic: exactlyOnce({ retry }),
+    });
+    try {
+      const run = async () => {
+        const outputs: ProduceOutput[] = [];
+        for (let i = 0; i < 400; i++) outputs.push(await producer.send(`k${i % 7}`, `r${i}`));
+        await producer.flush();
+        await Promise.all(outputs.map((o) => o.wait()));
+      };
+      // A client that breaks the rule may still finish, slowly: stop at the first break.
+      await within(`seed ${seed}`, () => Promise.race([run(), watch.firstViolation]));
+      assert.equal(watch.violations, [], `seed ${seed}`);
+      assert.ok(watch.retries() > 20, `seed ${seed}: chaos made retries (${watch.retries()})`);
+      for (let p = 0; p < 2; p++) {
+        const log = broker.read("t", p).map((r) => recordId(r.value));
+        assert.equal(log, [...log].sort((a, b) => a - b), `seed ${seed}: partition ${p} keeps send order`);
+        assert.is(new Set(log).size, log.length, `seed ${seed}: no duplicates`);
+      }
+    } finally {
+      // Closing the transport first fails whatever is still retrying, so close() cannot hang.
+      await net.close();
+      await within("close", () => producer.close().catch(() => {}));
+    }
+  }
+});
+
+test("a batch waiting for its turn goes as soon as the earlier batch of its partition settles", async () => {
+  const clock = new VirtualClock();
+  const broker = new EmbeddedBroker({ clock });
+  broker.createTopic("t");
+  let release = () => {};
+  const transport = routed(broker.transport(), (request, pass) => {
+    // The first batch's only attempt is held back until released.
+    if (firstValue(request) !== "first") return undefined;
+    return new Promise((resolve) => (release = () => resolve(pass())));
+  });
+  const producer = createProducer(transport, "t", { clock, deliverySemantic: exactlyOnce({ retry }) });
+  try {
+    await within("the hand-off", async () => {
+      const first = await producer.send(null, "first");
+      await sleep(clock, 1); // sealed and sent on its own
+      const second = await producer.send(null, "second");
+      // The broker refuses "second" (its sequence is ahead): it backs off and waits for its turn.
+      const request = await waitingTurn(clock, second);
+      assert.is(request.getSnapshot().value, "waiting-turn");
+      release();
+      assert.is((await first.wait()).offset, 0);
+      assert.is((await second.wait()).offset, 1);
+      assert.equal(broker.read("t", 0).map((r) => new TextDecoder().decode(r.value)), ["first", "second"]);
+    });
+  } finally {
+    release();
+    await within("close", () => producer.close().catch(() => {}));
+  }
+});
+
+/** The request actor of `output`'s batch, once it waits for its turn. */
+async function waitingTurn(clock: VirtualClock, output: ProduceOutput) {
+  while (output.batch.request === null) await sleep(clock, 1);
+  const request = output.batch.request;
+  await waitFor(request, (s) => s.value === "waiting-turn");
+  return request;
+}
+
+test.run();
