@@ -71,6 +71,10 @@ const EXPECTED: Expectation[] = [
     placeholders: `declare function invoiceFor(value: Uint8Array): string;`,
   },
   {
+    contains: `payments.records$.pipe(`,
+    placeholders: `declare function bill(key: Uint8Array | null, value: Uint8Array): Promise<void>;`,
+  },
+  {
     contains: `producer.outcomes$.subscribe`,
     placeholders: [
       `import type { ProduceOutput, Producer } from "acktor";`,
