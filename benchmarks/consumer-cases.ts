@@ -142,7 +142,7 @@ function filledBroker(values: readonly Uint8Array[], count: number): EmbeddedBro
     const to = Math.floor((count * (p + 1)) / PARTITIONS);
     for (let i = from; i < to; i += FILL_CHUNK) {
       const chunk = values.slice(i, Math.min(to, i + FILL_CHUNK));
-      broker.partition(INPUT_TOPIC, p).append(new Array<null>(chunk.length).fill(null), chunk);
+      broker.partition(INPUT_TOPIC, p).append({ keys: new Array<null>(chunk.length).fill(null), values: chunk });
     }
   }
   return broker;

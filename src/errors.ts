@@ -77,11 +77,14 @@ export class ConfigError extends AcktorError {
   }
 }
 
-/** A record's key or value is not a supported type. */
+/** The part of a record that {@link InvalidRecordError} names. */
+export type RecordField = "key" | "value" | "headers" | "timestamp" | "options";
+
+/** A record's key, value, headers, timestamp or `send()` options are not of a supported type or form. */
 export class InvalidRecordError extends AcktorError {
-  /** `"key"` or `"value"`. */
-  readonly field: "key" | "value";
-  constructor(field: "key" | "value", problem: string) {
+  /** `"key"`, `"value"`, `"headers"`, `"timestamp"` or `"options"` (an unknown `send()` option). */
+  readonly field: RecordField;
+  constructor(field: RecordField, problem: string) {
     super("RECORD_INVALID", `invalid record ${field}: ${problem}`);
     this.field = field;
   }

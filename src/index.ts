@@ -41,6 +41,7 @@ export {
   PoisonRecordError,
   ProducerClosedError,
   ProducerFencedError,
+  type RecordField,
   RecordTooLargeError,
   RequestTimedOutError,
   TopicExistsError,
@@ -73,11 +74,13 @@ export { backoffDelay, backoffDelays } from "./retry/backoff.ts";
 
 // Producing.
 export { createProducer } from "./producer/create.ts";
-export { Producer, type ProducerStats, type TransactionContext } from "./producer/producer.ts";
+export { Producer, type TransactionContext } from "./producer/producer.ts";
 export type { TransactionReport } from "./producer/transactions.ts";
 export { ProduceOutput } from "./producer/output.ts";
-export type { BatchReport, RecordMetadata, RecordOutcome } from "./producer/outcome.ts";
-export type { RecordKey, RecordValue } from "./producer/record.ts";
+export type { BatchReport, ProducerStats, RecordMetadata, RecordOutcome } from "./producer/outcome.ts";
+export type { RecordKey, RecordValue, SendOptions } from "./producer/record.ts";
+export type { RecordHeadersInit } from "./transport/headers.ts";
+export type { RecordHeaders } from "./transport/protocol.ts";
 export {
   createPartitioner,
   type Partitioner,

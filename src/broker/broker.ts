@@ -11,6 +11,7 @@ import {
   UnknownTopicError,
 } from "../errors.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
+import { headersSize } from "../transport/headers.ts";
 import { inProcessTransport } from "../transport/in-process.ts";
 import type {
   Ack,
@@ -39,7 +40,7 @@ import { GroupConsumer } from "../consumer/group-consumer.ts";
 import { GroupCoordinator, type GroupSnapshot } from "./group-coordinator.ts";
 import { GroupOffsets } from "./group-offsets.ts";
 import { Partition, type PartitionState } from "./partition.ts";
-import { wireInteger, wireString } from "./request-fields.ts";
+import { wireColumn, wireInteger, wireString } from "./request-fields.ts";
 import { validateTopicName } from "./topic-name.ts";
 import { TransactionCoordinator, type TransactionSnapshot } from "./transaction-coordinator.ts";
 import { describe, integerIn, isClock, isObject, rejectUnknownKeys } from "../validate.ts";
@@ -289,9 +290,12 @@ export class EmbeddedBroker implements RequestHandler {
   #produce(request: ProduceRequest): Promise<ProduceResponse> | ProduceResponse {
     const partition = this.partition(request.topic, request.partition);
     const { keys, values } = request;
+    const headers = wireColumn("headers", request.headers, values.length);
+    wireColumn("timestamps", request.timestamps, values.length);
     let batchBytes = 0;
     for (let i = 0; i < values.length; i++) {
-      const size = values[i]!.length + (keys[i]?.length ?? 0);
+      const h = headers?.[i];
+      const size = values[i]!.length + (keys[i]?.length ?? 0) + (h ? headersSize(h) : 0);
       if (size > this.#maxRecordBytes) throw new RecordTooLargeError(size, this.#maxRecordBytes);
       batchBytes += size;
     }
@@ -306,7 +310,7 @@ export class EmbeddedBroker implements RequestHandler {
     const sequenced = request.producerId !== undefined || request.epoch !== undefined ||
       request.baseSequence !== undefined || request.transactionalId !== undefined;
     if (sequenced) return this.#produceSequenced(request, partition, committed);
-    const baseOffset = partition.append(keys, values);
+    const baseOffset = partition.append(request);
     if (!committed) return { ok: true, baseOffset };
     return this.#ackWhenReplicated(request, partition, baseOffset, baseOffset + values.length, false);
   }
@@ -343,8 +347,7 @@ export class EmbeddedBroker implements RequestHandler {
       return this.#ackWhenReplicated(request, partition, verdict.baseOffset, verdict.endOffset, true);
     }
     const baseOffset = partition.appendSequenced(
-      request.keys,
-      request.values,
+      request,
       producerId,
       epoch,
       baseSequence,

@@ -1,4 +1,5 @@
-import type { Bytes, FetchedRecord } from "../transport/protocol.ts";
+import { EMPTY_HEADERS } from "../transport/headers.ts";
+import type { Bytes, FetchedRecord, RecordColumns, RecordHeaders } from "../transport/protocol.ts";
 
 /** The decision a control marker records for one producer's transaction. */
 export type ControlType = "commit" | "abort";
@@ -20,6 +21,12 @@ interface Chunk {
   readonly end: number;
   readonly keys: readonly (Bytes | null)[];
   readonly values: readonly Bytes[];
+  /** Null when no record of the batch has headers. */
+  readonly headers: readonly (RecordHeaders | null)[] | null;
+  /** Null when the batch came without timestamps: its records then have {@link appendedAt}. */
+  readonly timestamps: readonly number[] | null;
+  /** When the batch was appended (ms since the epoch, or the clock's time): the timestamp of records sent without one. */
+  readonly appendedAt: number;
   /** The writing producer, or -1 for a plain (non-idempotent) batch. */
   readonly producerId: number;
   readonly transactional: boolean;
@@ -53,19 +60,42 @@ export class PartitionLog {
 
   /**
    * Appends a batch and returns the offset of its first record. `producerId` is -1 for a
-   * plain batch.
+   * plain batch; `appendedAt` stamps records that came without a timestamp.
    */
-  append(keys: readonly (Bytes | null)[], values: readonly Bytes[], producerId = -1, transactional = false): number {
+  append(records: RecordColumns, appendedAt: number, producerId = -1, transactional = false): number {
     const base = this.#end;
+    const { keys, values } = records;
     this.#end += values.length;
-    this.#chunks.push({ base, end: this.#end, keys, values, producerId, transactional, control: null });
+    this.#chunks.push({
+      base,
+      end: this.#end,
+      keys,
+      values,
+      headers: records.headers ?? null,
+      timestamps: records.timestamps ?? null,
+      appendedAt,
+      producerId,
+      transactional,
+      control: null,
+    });
     return base;
   }
 
   /** Appends a control marker, which ends `producerId`'s transaction here; returns its offset. */
   appendMarker(producerId: number, control: ControlType): number {
     const base = this.#end++;
-    this.#chunks.push({ base, end: this.#end, keys: NONE, values: NONE, producerId, transactional: true, control });
+    this.#chunks.push({
+      base,
+      end: this.#end,
+      keys: NONE,
+      values: NONE,
+      headers: null,
+      timestamps: null,
+      appendedAt: 0,
+      producerId,
+      transactional: true,
+      control,
+    });
     return base;
   }
 
@@ -86,7 +116,13 @@ export class PartitionLog {
         continue;
       }
       for (let i = o - chunk.base; i < chunk.values.length && o < end && records.length < max; i++, o++) {
-        records.push({ offset: o, key: chunk.keys[i] ?? null, value: chunk.values[i]! });
+        records.push({
+          offset: o,
+          key: chunk.keys[i] ?? null,
+          value: chunk.values[i]!,
+          headers: chunk.headers?.[i] ?? EMPTY_HEADERS,
+          timestamp: chunk.timestamps?.[i] ?? chunk.appendedAt,
+        });
       }
     }
     return { records, nextOffset: Math.max(o, offset) };

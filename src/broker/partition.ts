@@ -1,7 +1,7 @@
 import { type Actor, createActor } from "xstate";
-import type { Clock } from "../runtime/clock.ts";
+import { type Clock, recordTime } from "../runtime/clock.ts";
 import { InvalidTxnStateError } from "../errors.ts";
-import type { Bytes, FetchedRecord, Isolation } from "../transport/protocol.ts";
+import type { FetchedRecord, Isolation, RecordColumns } from "../transport/protocol.ts";
 import { type AbortedTxn, type ControlType, type LogRead, PartitionLog } from "./log.ts";
 import { ProducerStateTable, type SequenceVerdict } from "./producer-state.ts";
 import { replicaMachine } from "./replica-machine.ts";
@@ -129,10 +129,13 @@ export class Partition {
     return lso;
   }
 
-  /** Appends a plain batch (no producer id) on the leader and starts replicating it. */
-  append(keys: readonly (Bytes | null)[], values: readonly Bytes[]): number {
+  /**
+   * Appends a plain batch (no producer id) on the leader and starts replicating it. Records
+   * without a timestamp get the append time.
+   */
+  append(records: RecordColumns): number {
     this.#beforeAppend();
-    const base = this.log.append(keys, values);
+    const base = this.log.append(records, recordTime(this.#options.clock));
     this.#afterAppend();
     return base;
   }
@@ -164,16 +167,15 @@ export class Partition {
    * for the first write of a transaction here, opens the transaction at its first offset.
    */
   appendSequenced(
-    keys: readonly (Bytes | null)[],
-    values: readonly Bytes[],
+    records: RecordColumns,
     producerId: number,
     epoch: number,
     baseSequence: number,
     transactional: boolean,
   ): number {
     this.#beforeAppend();
-    const base = this.log.append(keys, values, producerId, transactional);
-    this.#producers.record(producerId, epoch, baseSequence, values.length, base);
+    const base = this.log.append(records, recordTime(this.#options.clock), producerId, transactional);
+    this.#producers.record(producerId, epoch, baseSequence, records.values.length, base);
     if (transactional && !this.#openTxns.has(producerId)) this.#openTxns.set(producerId, base);
     this.#afterAppend();
     return base;

@@ -40,3 +40,17 @@ export function wireArray<T>(field: string, value: readonly T[]): readonly T[] {
   if (!Array.isArray(value)) throw invalid(field, "an array", value);
   return value;
 }
+
+/**
+ * An optional per-record column of a produce request: absent (or null), or an array with one
+ * slot per record. A shorter one would silently drop the last records' headers or timestamps.
+ */
+export function wireColumn<T>(
+  field: string,
+  value: readonly T[] | null | undefined,
+  records: number,
+): readonly T[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.length !== records) throw invalid(field, `an array of ${records} entries`, value);
+  return value;
+}

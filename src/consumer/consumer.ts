@@ -4,7 +4,7 @@ import { ConfigError, ConsumerBusyError, ConsumerClosedError, type PoisonRecordE
 import { validateTopicName } from "../broker/topic-name.ts";
 import type { RecordMetadata } from "../producer/outcome.ts";
 import type { TransactionContext } from "../producer/producer.ts";
-import type { RecordKey, RecordValue } from "../producer/record.ts";
+import type { RecordKey, RecordValue, SendOptions } from "../producer/record.ts";
 import type { PartitionOffset } from "../transport/protocol.ts";
 import { type ConsumerConfig, resolveConsumerConfig, type ResolvedConsumerConfig } from "./config.ts";
 import { type ConsumerEvent, consumerMachine } from "./machines/consumer-machine.ts";
@@ -19,7 +19,7 @@ import { RecordIterator } from "./record-iterator.ts";
  */
 export interface OutputContext {
   /** Resolves once the engine stored the record; the input is acknowledged only after that. */
-  send(key: RecordKey, value: RecordValue): Promise<RecordMetadata>;
+  send(key: RecordKey, value: RecordValue, options?: SendOptions): Promise<RecordMetadata>;
 }
 
 /** What a handler gets besides its records. */

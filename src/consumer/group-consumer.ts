@@ -404,6 +404,8 @@ export class GroupConsumer extends Consumer {
       offset: r.offset,
       key: r.key,
       value: r.value,
+      headers: r.headers,
+      timestamp: r.timestamp,
       deliveries: cursor.deliveries(r.offset),
     }));
     return mode.batch ? [records] : records.map((r) => [r]);
@@ -453,7 +455,10 @@ export class GroupConsumer extends Consumer {
       clock,
       requestTimeout,
     });
-    const outputs = await Promise.all(unit.map((r) => this.#deadLetters!.send(r.key, r.value)));
+    // A dead letter keeps the record's headers and timestamp: it is the same record, moved.
+    const outputs = await Promise.all(
+      unit.map((r) => this.#deadLetters!.send(r.key, r.value, { headers: r.headers, timestamp: r.timestamp })),
+    );
     await this.#deadLetters.flush();
     for (const [i, output] of outputs.entries()) {
       const { offset } = await output.wait();

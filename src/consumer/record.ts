@@ -1,4 +1,4 @@
-import type { Bytes } from "../transport/protocol.ts";
+import type { Bytes, RecordHeaders } from "../transport/protocol.ts";
 
 /** A record as a consumer hands it out. */
 export interface ConsumedRecord {
@@ -7,6 +7,18 @@ export interface ConsumedRecord {
   readonly offset: number;
   readonly key: Bytes | null;
   readonly value: Bytes;
+  /**
+   * Its headers, names to bytes (a string header was sent as its UTF-8), frozen; `{}` for a
+   * record without any. Bytes, as Kafka clients give them, so a binary value reads back
+   * exactly: decode a text one with `new TextDecoder().decode(record.headers.name)`.
+   */
+  readonly headers: RecordHeaders;
+  /**
+   * Ms since the epoch: the timestamp it was sent with, else the producer's clock at
+   * `send()` (Kafka's CreateTime); a record written without one (by a plain NATS client, say)
+   * has the engine's time of storing it.
+   */
+  readonly timestamp: number;
   /**
    * How many times this member has handed the record out, this time included: more than 1
    * after a handler failed on it. A record redelivered after a crash starts again at 1.

@@ -1,5 +1,5 @@
 import type { Actor, AnyActorRef } from "xstate";
-import type { Bytes } from "../transport/protocol.ts";
+import type { Bytes, RecordColumns, RecordHeaders } from "../transport/protocol.ts";
 import { type Deferred, deferred } from "./deferred.ts";
 import type { batchMachine } from "./machines/batch-machine.ts";
 import type { RequestOutput } from "./machines/request-machine.ts";
@@ -8,14 +8,20 @@ import type { RequestOutput } from "./machines/request-machine.ts";
 export type Confirmation = { readonly baseOffset: number } | { readonly error: Error };
 
 /**
- * The records of one batch for one partition, as two plain arrays, plus the bookkeeping
+ * The records of one batch for one partition, as plain parallel arrays, plus the bookkeeping
  * that `wait()`, `flush()` and the outcome streams read. Promises are made only when
  * someone asks, so a batch nobody waits on costs no promise and no unhandled rejection.
  */
-export class Batch {
+export class Batch implements RecordColumns {
   readonly keys: (Bytes | null)[] = [];
   readonly values: Bytes[] = [];
-  /** Sum of key and value bytes. */
+  readonly timestamps: number[] = [];
+  /**
+   * Each record's headers (null: none), made when the first record with headers arrives: a
+   * batch of records without headers carries no array and no slot for them.
+   */
+  headers: (RecordHeaders | null)[] | null = null;
+  /** Sum of key, value and header bytes. */
   bytes = 0;
   /** The actor that runs this batch through the batch machine. */
   actor!: Actor<typeof batchMachine>;
@@ -42,6 +48,16 @@ export class Batch {
     readonly topic: string,
     readonly partition: number,
   ) {}
+
+  /** Appends a record's slots. */
+  push(key: Bytes | null, value: Bytes, headers: RecordHeaders | null, timestamp: number): void {
+    const index = this.values.length;
+    this.keys.push(key);
+    this.values.push(value);
+    this.timestamps.push(timestamp);
+    if (headers !== null) (this.headers ??= new Array<RecordHeaders | null>(index).fill(null)).push(headers);
+    else if (this.headers !== null) this.headers.push(null);
+  }
 
   /** Marks the batch done for the producer: its slot and buffer space are free. */
   settle(result: RequestOutput): void {

@@ -1,5 +1,6 @@
 import { type BatchError, batchError } from "../errors.ts";
-import type { Bytes } from "../transport/protocol.ts";
+import { EMPTY_HEADERS } from "../transport/headers.ts";
+import type { Bytes, RecordHeaders } from "../transport/protocol.ts";
 import type { Batch } from "./batch.ts";
 
 /** Where a delivered record landed. */
@@ -14,6 +15,9 @@ interface OutcomeBase {
   readonly partition: number;
   readonly key: Bytes | null;
   readonly value: Bytes;
+  /** The record's headers as sent (`{}` for none), so a failed record can be re-sent as it was. */
+  readonly headers: RecordHeaders;
+  readonly timestamp: number;
   /** Attempts made for the record's batch. */
   readonly attempts: number;
 }
@@ -24,6 +28,22 @@ export type RecordOutcome =
   /** At-most-once: written once, not waited for. */
   | (OutcomeBase & { readonly status: "sent-unconfirmed" })
   | (OutcomeBase & { readonly status: "failed"; readonly error: BatchError });
+
+/** Running totals, counted per batch. */
+export interface ProducerStats {
+  /** Records accepted by `send()`. */
+  accepted: number;
+  /** Records acknowledged by the broker. */
+  delivered: number;
+  /** Records written once without waiting (at-most-once). */
+  sentUnconfirmed: number;
+  /** Records whose batch failed. */
+  failed: number;
+  /** Batch attempts beyond the first. */
+  retries: number;
+  /** Batches settled. */
+  batches: number;
+}
 
 interface ReportBase {
   readonly batchId: number;
@@ -63,6 +83,8 @@ export function recordOutcome(batch: Batch, index: number): RecordOutcome {
     partition: batch.partition,
     key: batch.keys[index] ?? null,
     value: batch.values[index]!,
+    headers: batch.headers?.[index] ?? EMPTY_HEADERS,
+    timestamp: batch.timestamps[index]!,
     attempts: result.attempts,
   };
   switch (result.status) {

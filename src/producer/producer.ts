@@ -12,10 +12,18 @@ import {
   transportThrew,
 } from "../errors.ts";
 import { attemptTimeout } from "../retry/decide.ts";
-import { type RetryPolicy, retryPolicy } from "../retry/policy.ts";
+import { NO_RETRY, type RetryPolicy } from "../retry/policy.ts";
 import { validateTopicName } from "../broker/topic-name.ts";
-import { defer } from "../runtime/clock.ts";
-import type { Bytes, PartitionOffset, ProduceRequest, ProduceResponse, Request } from "../transport/protocol.ts";
+import { defer, recordTime } from "../runtime/clock.ts";
+import { headersSize, recordTimestamp } from "../transport/headers.ts";
+import type {
+  Bytes,
+  PartitionOffset,
+  ProduceRequest,
+  ProduceResponse,
+  RecordHeaders,
+  Request,
+} from "../transport/protocol.ts";
 import { type Answer, call } from "../transport/call.ts";
 import type { Transport } from "../transport/transport.ts";
 import { Batch } from "./batch.ts";
@@ -24,9 +32,9 @@ import { type ExactlyOnce, type ProducerConfig, type ResolvedProducerConfig, res
 import { batchMachine } from "./machines/batch-machine.ts";
 import { producerMachine } from "./machines/producer-machine.ts";
 import { type RequestContext, requestMachine, type RequestOutput } from "./machines/request-machine.ts";
-import { type BatchReport, type RecordOutcome, recordOutcomes, settledReport } from "./outcome.ts";
+import { type BatchReport, type ProducerStats, type RecordOutcome, recordOutcomes, settledReport } from "./outcome.ts";
 import { ProduceOutput } from "./output.ts";
-import { keyBytes, type RecordKey, type RecordValue, valueBytes } from "./record.ts";
+import { keyBytes, optionHeaders, type RecordKey, type RecordValue, type SendOptions, valueBytes } from "./record.ts";
 import { Sequencer } from "./idempotence.ts";
 import { PartitionSequence } from "./sequencing.ts";
 import { TransactionManager, type TransactionReport } from "./transactions.ts";
@@ -44,7 +52,7 @@ interface Lane {
 
 /** What a transaction body gets: sends and offset commits that belong to the transaction. */
 export interface TransactionContext {
-  send(key: RecordKey, value: RecordValue): Promise<ProduceOutput>;
+  send(key: RecordKey, value: RecordValue, options?: SendOptions): Promise<ProduceOutput>;
   sendOffsets(groupId: string, offsets: readonly PartitionOffset[], generation?: number): Promise<void>;
 }
 
@@ -52,36 +60,14 @@ export interface TransactionContext {
 interface Waiter {
   readonly key: Bytes | null;
   readonly value: Bytes;
+  readonly headers: RecordHeaders | null;
+  readonly timestamp: number;
   readonly size: number;
   readonly promise: Promise<ProduceOutput>;
   resolve(output: ProduceOutput): void;
   reject(error: unknown): void;
   timer: unknown;
 }
-
-/** Running totals, counted per batch. */
-export interface ProducerStats {
-  /** Records accepted by `send()`. */
-  accepted: number;
-  /** Records acknowledged by the broker. */
-  delivered: number;
-  /** Records written once without waiting (at-most-once). */
-  sentUnconfirmed: number;
-  /** Records whose batch failed. */
-  failed: number;
-  /** Batch attempts beyond the first. */
-  retries: number;
-  /** Batches settled. */
-  batches: number;
-}
-
-// At-most-once sends each batch exactly once.
-const NO_RETRY: RetryPolicy = retryPolicy({
-  maxRetries: 0,
-  initialDelay: 0,
-  maxDelay: 0,
-  timeout: Number.MAX_SAFE_INTEGER,
-});
 
 /**
  * Produces records to one topic with the delivery semantic of its config.
@@ -189,31 +175,36 @@ export class Producer implements AsyncDisposable {
 
   /**
    * Queues a record and resolves once it is accepted (possibly after waiting for buffer
-   * space). Rejects at once, and accepts nothing, for a closed producer
-   * ({@link ProducerClosedError}), a key or value of the wrong type (`InvalidRecordError`) or
-   * an oversized record ({@link RecordTooLargeError}); for an unknown topic it rejects with
-   * `UnknownTopicError` once the broker has said so.
+   * space). `options` may give the record headers and a timestamp (default: the clock's time
+   * now). Rejects at once, and accepts nothing, for a closed producer
+   * ({@link ProducerClosedError}), a key, value, header or timestamp of the wrong type or form
+   * (`InvalidRecordError` naming it) or an oversized record ({@link RecordTooLargeError});
+   * for an unknown topic it rejects with `UnknownTopicError` once the broker has said so.
    */
-  send(key: RecordKey, value: RecordValue): Promise<ProduceOutput> {
+  send(key: RecordKey, value: RecordValue, options?: SendOptions): Promise<ProduceOutput> {
     if (!this.#accepting) return Promise.reject(new ProducerClosedError());
     let k: Bytes | null;
     let v: Bytes;
+    let h: RecordHeaders | null;
+    let t: number;
     try {
       this.#txns?.requireOpen("send");
       k = keyBytes(key);
       v = valueBytes(value);
+      h = options === undefined ? null : optionHeaders(options);
+      t = options?.timestamp === undefined ? recordTime(this.config.clock) : recordTimestamp(options.timestamp);
     } catch (error) {
       return Promise.reject(error);
     }
-    const size = v.length + (k === null ? 0 : k.length);
+    const size = v.length + (k === null ? 0 : k.length) + (h === null ? 0 : headersSize(h));
     if (size > this.config.maxRequestSize) {
       return Promise.reject(new RecordTooLargeError(size, this.config.maxRequestSize));
     }
     // Waiters go first, so records are accepted in the order send() was called.
     if (this.#lanes === null || this.#waiters.length > 0 || this.#buffered + size > this.config.bufferSize) {
-      return this.#wait(k, v, size);
+      return this.#wait({ key: k, value: v, headers: h, timestamp: t, size, timer: undefined } as Waiter);
     }
-    return this.#accepted(this.#append(k, v, size));
+    return this.#accepted(this.#append(k, v, h, t, size));
   }
 
   /**
@@ -325,7 +316,7 @@ export class Producer implements AsyncDisposable {
     let result: T;
     try {
       result = await body({
-        send: (key, value) => this.send(key, value),
+        send: (key, value, options) => this.send(key, value, options),
         sendOffsets: (groupId, offsets, generation) => this.sendOffsets(groupId, offsets, generation),
       });
     } catch (error) {
@@ -372,7 +363,13 @@ export class Producer implements AsyncDisposable {
 
   // ---- accepting records -------------------------------------------------------------
 
-  #append(key: Bytes | null, value: Bytes, size: number): ProduceOutput {
+  #append(
+    key: Bytes | null,
+    value: Bytes,
+    headers: RecordHeaders | null,
+    timestamp: number,
+    size: number,
+  ): ProduceOutput {
     const lanes = this.#lanes!;
     const { partitioner, batchSize } = this.config;
     let partition = partitioner.partition(key, lanes.length);
@@ -390,8 +387,7 @@ export class Producer implements AsyncDisposable {
     }
     batch ??= this.#openBatch(lane, partition);
     const index = batch.values.length;
-    batch.keys.push(key);
-    batch.values.push(value);
+    batch.push(key, value, headers, timestamp);
     batch.bytes += size;
     this.#buffered += size;
     this.stats.accepted++;
@@ -425,8 +421,8 @@ export class Producer implements AsyncDisposable {
     });
   }
 
-  #wait(key: Bytes | null, value: Bytes, size: number): Promise<ProduceOutput> {
-    const waiter = { key, value, size, timer: undefined } as Waiter;
+  /** Queues a send that waits for metadata or buffer space. */
+  #wait(waiter: Waiter): Promise<ProduceOutput> {
     (waiter as { promise: Promise<ProduceOutput> }).promise = new Promise<ProduceOutput>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.reject = reject;
@@ -452,7 +448,7 @@ export class Producer implements AsyncDisposable {
       if (this.#buffered + waiter.size > this.config.bufferSize) return;
       this.#waiters.shift();
       this.config.clock.clearTimeout(waiter.timer);
-      waiter.resolve(this.#append(waiter.key, waiter.value, waiter.size));
+      waiter.resolve(this.#append(waiter.key, waiter.value, waiter.headers, waiter.timestamp, waiter.size));
     }
   }
 
@@ -596,6 +592,8 @@ export class Producer implements AsyncDisposable {
       timeoutMs,
       keys: batch.keys,
       values: batch.values,
+      headers: batch.headers,
+      timestamps: batch.timestamps,
       ...(context.awaitAck ? {} : { ack: false }),
     };
     let reply: Promise<ProduceResponse>;

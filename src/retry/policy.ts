@@ -122,3 +122,11 @@ export function retryPolicy(input?: Partial<RetryPolicy>, field = "retry"): Retr
 function isFiniteAtLeastZero(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value) && value >= 0;
 }
+
+/** The policy of at-most-once: each batch is sent exactly once. */
+export const NO_RETRY: RetryPolicy = retryPolicy({
+  maxRetries: 0,
+  initialDelay: 0,
+  maxDelay: 0,
+  timeout: Number.MAX_SAFE_INTEGER,
+});

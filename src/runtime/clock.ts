@@ -18,6 +18,12 @@ export interface Clock {
    * clock without it gets the runtime's macrotask, which is right for real time only.
    */
   defer?(fn: () => void): void;
+  /**
+   * Wall-clock milliseconds since the Unix epoch, for record timestamps (`now()` is monotonic,
+   * not epoch time). A clock without it stamps records with its `now()`: a `VirtualClock`'s
+   * simulated time, so a replayed run stamps the same timestamps.
+   */
+  epochNow?(): number;
 }
 
 /** Real time: `performance.now()` and the runtime's timers. */
@@ -27,7 +33,13 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   // Not setTimeout(fn, 0): that is clamped to 1 ms or more, which would cap a one-at-a-time sender.
   defer: macrotask,
+  epochNow: () => Date.now(),
 };
+
+/** The clock's time for a record timestamp: whole milliseconds, since the epoch on a real clock. */
+export function recordTime(clock: Clock): number {
+  return clock.epochNow ? clock.epochNow() : Math.floor(clock.now());
+}
 
 /** Runs `fn` after the current burst of work, at the clock's current time. */
 export function defer(clock: Clock, fn: () => void): void {

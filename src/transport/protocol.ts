@@ -11,6 +11,27 @@ import type { WireError } from "../errors.ts";
 export type Bytes = Uint8Array;
 
 /**
+ * A record's headers as they travel and as readers get them: names to bytes (a string value
+ * given to `send()` travels as its UTF-8). Readers get a frozen object; a record without
+ * headers has an empty one.
+ */
+export type RecordHeaders = Readonly<Record<string, Bytes>>;
+
+/**
+ * Records as parallel arrays, one slot per record, so a batch allocates no object per record.
+ * `headers` and `timestamps` may be absent: then no record has headers, and the broker stamps
+ * each record with its append time.
+ */
+export interface RecordColumns {
+  readonly keys: readonly (Bytes | null)[];
+  readonly values: readonly Bytes[];
+  /** Record `i`'s headers, or null for none; absent (or null) when no record of the batch has any. */
+  readonly headers?: readonly (RecordHeaders | null)[] | null | undefined;
+  /** Record `i`'s timestamp, in ms since the epoch (the producer's CreateTime). */
+  readonly timestamps?: readonly number[] | undefined;
+}
+
+/**
  * When the broker acknowledges a write.
  * - `read-uncommitted`: after the leader's append.
  * - `read-committed`: once every in-sync replica has the write (the high watermark covers it).
@@ -24,10 +45,10 @@ export type Isolation = "read-uncommitted" | "read-committed";
 export type Result<T extends object> = ({ readonly ok: true } & T) | { readonly ok: false; readonly error: WireError };
 
 /**
- * One batch for one partition. Records travel as two parallel arrays (keys and values), so
+ * One batch for one partition. Records travel as parallel arrays ({@link RecordColumns}), so
  * the hot path allocates no object per record.
  */
-export interface ProduceRequest {
+export interface ProduceRequest extends RecordColumns {
   readonly api: "produce";
   readonly topic: string;
   readonly partition: number;
@@ -35,8 +56,6 @@ export interface ProduceRequest {
   readonly isolation: Isolation;
   /** How long the broker may hold a `read-committed` ack before answering `REQUEST_TIMED_OUT`. */
   readonly timeoutMs: number;
-  readonly keys: readonly (Bytes | null)[];
-  readonly values: readonly Bytes[];
   /**
    * Idempotent and transactional writes: the producer's identity and the sequence number of
    * the batch's first record in this partition. The broker appends a batch only if its
@@ -88,6 +107,10 @@ export interface FetchedRecord {
   readonly offset: number;
   readonly key: Bytes | null;
   readonly value: Bytes;
+  /** Its headers; `{}` for a record without any. */
+  readonly headers: RecordHeaders;
+  /** Ms since the epoch: the producer's (CreateTime), or the engine's append time for a record sent without one. */
+  readonly timestamp: number;
 }
 
 /** Records from the requested offset, and where to continue. */

@@ -51,9 +51,10 @@ import { Consumer, type HandlerContext, type Mode, type OutputContext } from "..
 import type { ConsumerConfig } from "../../consumer/config.ts";
 import type { ConsumedRecord } from "../../consumer/record.ts";
 import type { RecordMetadata } from "../../producer/outcome.ts";
-import { keyBytes, valueBytes } from "../../producer/record.ts";
-import { sleep } from "../../runtime/clock.ts";
-import type { Bytes, PartitionOffset } from "../../transport/protocol.ts";
+import { keyBytes, optionHeaders, valueBytes } from "../../producer/record.ts";
+import { recordTime, sleep } from "../../runtime/clock.ts";
+import { recordTimestamp } from "../../transport/headers.ts";
+import type { Bytes, PartitionOffset, RecordHeaders } from "../../transport/protocol.ts";
 import { frameOffset } from "./frame.ts";
 import { AwaitingAcks } from "./jetstream-acks.ts";
 import { type Framing, recordsOf } from "./message.ts";
@@ -69,12 +70,19 @@ export interface JetStreamAccess {
   typed(error: unknown): AcktorError;
   publishWithId(
     topic: string,
-    key: Bytes | null,
-    value: Bytes,
+    record: OutgoingRecord,
     msgId: string,
     partitionIfKeyless: number,
     timeoutMs: number,
   ): Promise<RecordMetadata>;
+}
+
+/** A record a consumer writes itself: a dead letter, or an `idempotent` output. */
+export interface OutgoingRecord {
+  readonly key: Bytes | null;
+  readonly value: Bytes;
+  readonly headers: RecordHeaders | null;
+  readonly timestamp: number;
 }
 
 /** Messages handed out together, and how: one unit per record, or one unit for all. */
@@ -400,6 +408,8 @@ export class JetStreamConsumer extends Consumer {
         offset: r.offset,
         key: r.key,
         value: r.value,
+        headers: r.headers,
+        timestamp: r.timestamp,
         deliveries: m.info.deliveryCount,
       }));
       if (!mode.batch) {
@@ -495,10 +505,10 @@ export class JetStreamConsumer extends Consumer {
     }
     for (const record of unit) {
       // The id makes a dead letter written again after a crash a duplicate, not a second copy.
+      // The dead letter is the same record, headers and timestamp included.
       const { offset } = await this.#access.publishWithId(
         topic,
-        record.key,
-        record.value,
+        record,
         `dlq:${this.#durable}:${this.#stream}:${record.offset}`,
         record.partition,
         this.config.requestTimeout,
@@ -512,11 +522,18 @@ export class JetStreamConsumer extends Consumer {
     let n = 0;
     const prefix = `eo:${this.#durable}:${this.#stream}:${input.offset}:`;
     return {
-      send: (key, value) => {
+      send: (key, value, options) => {
+        const record = {
+          key: keyBytes(key),
+          value: valueBytes(value),
+          headers: options === undefined ? null : optionHeaders(options),
+          timestamp: options?.timestamp === undefined
+            ? recordTime(this.config.clock)
+            : recordTimestamp(options.timestamp),
+        };
         const write = this.#access.publishWithId(
           this.config.outputTopic!,
-          keyBytes(key),
-          valueBytes(value),
+          record,
           prefix + n++,
           input.partition,
           this.config.requestTimeout,

@@ -32,7 +32,6 @@ import {
 } from "../../errors.ts";
 import { validateTopicName } from "../../broker/topic-name.ts";
 import type {
-  Bytes,
   FetchedRecord,
   FetchRequest,
   FetchResponse,
@@ -53,8 +52,8 @@ import { keyedPartition } from "../../producer/partitioner.ts";
 import type { RecordMetadata } from "../../producer/outcome.ts";
 import { integerIn, isObject, rejectUnknownKeys } from "../../validate.ts";
 import { frameOffset, splitFrameOffset } from "./frame.ts";
-import { type JetStreamAccess, JetStreamConsumer } from "./jetstream-consumer.ts";
-import { frameMessage, type Framing, recordMessage, recordsOf } from "./message.ts";
+import { type JetStreamAccess, JetStreamConsumer, type OutgoingRecord } from "./jetstream-consumer.ts";
+import { frameMessage, type Framing, recordMessage, recordsOf, storedMessage } from "./message.ts";
 
 /** A topic on JetStream. */
 export interface NatsTopicConfig {
@@ -292,7 +291,7 @@ export class NatsTransport implements ConsumerHost {
   async #produce(request: ProduceRequest, options: RequestOptions): Promise<ProduceResponse> {
     const shape = await this.#partitionShape(request);
     const subject = `${request.topic}.${request.partition}`;
-    const { keys, values } = request;
+    const { keys, values, headers: recordHeaders, timestamps } = request;
     const idempotent = request.producerId !== undefined;
     const msgId = (sequence: number): string =>
       `${request.producerId}.${request.epoch}.${request.partition}.${sequence}`;
@@ -301,7 +300,7 @@ export class NatsTransport implements ConsumerHost {
     }
 
     if (shape.framing === "batch") {
-      const { data, headers } = frameMessage(keys, values, idempotent ? request.baseSequence! : -1);
+      const { data, headers } = frameMessage(request, idempotent ? request.baseSequence! : -1);
       if (request.ack === false) {
         this.#nc.publish(subject, data, { headers });
         return { ok: true, baseOffset: -1 };
@@ -316,7 +315,7 @@ export class NatsTransport implements ConsumerHost {
 
     if (request.ack === false) {
       for (let i = 0; i < values.length; i++) {
-        const { data, headers } = recordMessage(keys[i] ?? null, values[i]!);
+        const { data, headers } = recordMessage(keys[i] ?? null, values[i]!, recordHeaders?.[i], timestamps?.[i]);
         this.#nc.publish(subject, data, headers ? { headers } : undefined);
       }
       return { ok: true, baseOffset: -1 };
@@ -338,7 +337,7 @@ export class NatsTransport implements ConsumerHost {
         this.#window.release();
         break;
       }
-      const { data, headers } = recordMessage(keys[i] ?? null, values[i]!);
+      const { data, headers } = recordMessage(keys[i] ?? null, values[i]!, recordHeaders?.[i], timestamps?.[i]);
       settled[i] = this.#js
         .publish(subject, data, {
           timeout: options.timeoutMs,
@@ -391,7 +390,7 @@ export class NatsTransport implements ConsumerHost {
         break;
       }
       if (message.seq !== sequence) index = 0;
-      const held = recordsOf(message, shape.framing);
+      const held = recordsOf(storedMessage(message), shape.framing);
       const take = Math.min(held.length - index, request.maxRecords - records.length);
       for (let i = 0; i < take; i++) records.push(held[index + i]!);
       if (index + take < held.length) {
@@ -415,15 +414,17 @@ export class NatsTransport implements ConsumerHost {
    */
   async #publishWithId(
     topic: string,
-    key: Bytes | null,
-    value: Bytes,
+    record: OutgoingRecord,
     msgId: string,
     partitionIfKeyless: number,
     timeoutMs: number,
   ): Promise<RecordMetadata> {
     const shape = await this.#shape(topic);
+    const { key, value, headers: h, timestamp } = record;
     const partition = key === null ? partitionIfKeyless % shape.partitions : keyedPartition(key, shape.partitions);
-    const { data, headers } = shape.framing === "batch" ? frameMessage([key], [value], -1) : recordMessage(key, value);
+    const { data, headers } = shape.framing === "batch"
+      ? frameMessage({ keys: [key], values: [value], headers: [h], timestamps: [timestamp] }, -1)
+      : recordMessage(key, value, h, timestamp);
     try {
       const ack = await this.#js.publish(`${topic}.${partition}`, data, {
         msgID: msgId,
