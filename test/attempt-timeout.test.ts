@@ -1,5 +1,5 @@
 /** The policy timeout rule: an attempt that times out leaves room for the retry its policy promises. */
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { RequestTimedOutError } from "../src/errors.ts";

@@ -2,7 +2,7 @@
  * flush() and close() are barriers: each reports every failure since the previous barrier,
  * whenever it happened and whoever already saw it. And the producer's streams end on close().
  */
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { lastValueFrom, toArray } from "rxjs";
 import {
@@ -17,7 +17,7 @@ import {
   UndeliveredRecordsError,
   VirtualClock,
 } from "../src/internal.ts";
-import { firstValue, routed, within } from "./helpers/deadline.ts";
+import { firstValue, routed } from "./helpers/routed-transport.ts";
 
 /**
  * A producer whose batches starting with "fail" are refused for good at once, and whose
@@ -54,18 +54,16 @@ const causes = (error: UndeliveredRecordsError) => error.errors.map((e) => (e.ca
 test("flush() reports a batch that failed before it was called, even if wait() and outcomes$ saw it", async () => {
   const { producer } = setup();
   try {
-    await within("flush after a failure", async () => {
-      const outcomes: RecordOutcome[] = [];
-      producer.outcomes$.subscribe((o) => outcomes.push(o));
-      const output = await producer.send("a", "fail-1");
-      await output.wait().then(() => assert.unreachable("the batch must fail"), () => {});
-      assert.is(outcomes[0]?.status, "failed", "outcomes$ saw it too");
-      const error = await failure(producer.flush());
-      assert.is(error.records, 1);
-      assert.equal(causes(error), ["refused fail-1"]);
-      // Reported once: the next barrier starts from here.
-      await producer.flush();
-    });
+    const outcomes: RecordOutcome[] = [];
+    producer.outcomes$.subscribe((o) => outcomes.push(o));
+    const output = await producer.send("a", "fail-1");
+    await output.wait().then(() => assert.unreachable("the batch must fail"), () => {});
+    assert.is(outcomes[0]?.status, "failed", "outcomes$ saw it too");
+    const error = await failure(producer.flush());
+    assert.is(error.records, 1);
+    assert.equal(causes(error), ["refused fail-1"]);
+    // Reported once: the next barrier starts from here.
+    await producer.flush();
   } finally {
     await producer.close().catch(() => {});
   }
@@ -74,14 +72,12 @@ test("flush() reports a batch that failed before it was called, even if wait() a
 test("flush() reports a failure during it, also of a batch sent after the call", async () => {
   const { producer } = setup();
   try {
-    await within("flush with a failure during it", async () => {
-      await producer.send("a", "slow-1");
-      const flushing = producer.flush();
-      // Sent after flush() was called, failed long before the slow batch settles.
-      await producer.send("d", "fail-2");
-      const error = await failure(flushing);
-      assert.equal(causes(error), ["refused fail-2"]);
-    });
+    await producer.send("a", "slow-1");
+    const flushing = producer.flush();
+    // Sent after flush() was called, failed long before the slow batch settles.
+    await producer.send("d", "fail-2");
+    const error = await failure(flushing);
+    assert.equal(causes(error), ["refused fail-2"]);
   } finally {
     await producer.close().catch(() => {});
   }
@@ -89,28 +85,24 @@ test("flush() reports a failure during it, also of a batch sent after the call",
 
 test("close() reports failures since the last barrier, and only those", async () => {
   const { producer } = setup();
-  await within("close after failures", async () => {
-    await (await producer.send("a", "fail-1")).wait().catch(() => {});
-    await failure(producer.flush());
-    await (await producer.send("a", "fail-2")).wait().catch(() => {});
-    await (await producer.send("d", "ok")).wait();
-    const error = await failure(producer.close());
-    assert.equal(causes(error), ["refused fail-2"], "fail-1 was reported by the flush before");
-    assert.is(producer.lifecycle.getSnapshot().value, "closed");
-  });
+  await (await producer.send("a", "fail-1")).wait().catch(() => {});
+  await failure(producer.flush());
+  await (await producer.send("a", "fail-2")).wait().catch(() => {});
+  await (await producer.send("d", "ok")).wait();
+  const error = await failure(producer.close());
+  assert.equal(causes(error), ["refused fail-2"], "fail-1 was reported by the flush before");
+  assert.is(producer.lifecycle.getSnapshot().value, "closed");
 });
 
 test("barriers that overlap each report every failure since the barrier before both", async () => {
   const { producer } = setup();
   try {
-    await within("overlapping flushes", async () => {
-      await (await producer.send("a", "fail-1")).wait().catch(() => {});
-      await producer.send("d", "slow-1");
-      const [first, second] = [producer.flush(), producer.flush()];
-      assert.equal(causes(await failure(first)), ["refused fail-1"]);
-      assert.equal(causes(await failure(second)), ["refused fail-1"]);
-      await producer.flush();
-    });
+    await (await producer.send("a", "fail-1")).wait().catch(() => {});
+    await producer.send("d", "slow-1");
+    const [first, second] = [producer.flush(), producer.flush()];
+    assert.equal(causes(await failure(first)), ["refused fail-1"]);
+    assert.equal(causes(await failure(second)), ["refused fail-1"]);
+    await producer.flush();
   } finally {
     await producer.close().catch(() => {});
   }
@@ -134,17 +126,15 @@ function completesAtOnce(source: { subscribe(o: { complete(): void }): { unsubsc
 
 test("close() completes outcomes$ and batches$; a late subscriber completes at once", async () => {
   const { producer } = plain();
-  await within("streams completing", async () => {
-    const outcomes = lastValueFrom(producer.outcomes$.pipe(toArray()));
-    const reports = lastValueFrom(producer.batches$.pipe(toArray()));
-    for (let i = 0; i < 3; i++) await producer.send(`k${i}`, `v${i}`);
-    await producer.close();
-    assert.equal((await outcomes).map((o) => o.status), ["delivered", "delivered", "delivered"]);
-    assert.ok((await reports).some((r) => r.type === "delivered"));
-    assert.ok(completesAtOnce(producer.outcomes$), "outcomes$ after close");
-    assert.ok(completesAtOnce(producer.batches$), "batches$ after close");
-    assert.equal(await lastValueFrom(producer.outcomes$.pipe(toArray())), []);
-  });
+  const outcomes = lastValueFrom(producer.outcomes$.pipe(toArray()));
+  const reports = lastValueFrom(producer.batches$.pipe(toArray()));
+  for (let i = 0; i < 3; i++) await producer.send(`k${i}`, `v${i}`);
+  await producer.close();
+  assert.equal((await outcomes).map((o) => o.status), ["delivered", "delivered", "delivered"]);
+  assert.ok((await reports).some((r) => r.type === "delivered"));
+  assert.ok(completesAtOnce(producer.outcomes$), "outcomes$ after close");
+  assert.ok(completesAtOnce(producer.batches$), "batches$ after close");
+  assert.equal(await lastValueFrom(producer.outcomes$.pipe(toArray())), []);
 });
 
 test("a non-transactional producer's transactions$ completes with nothing", async () => {
@@ -152,7 +142,7 @@ test("a non-transactional producer's transactions$ completes with nothing", asyn
   try {
     assert.ok(completesAtOnce(producer.transactions$));
   } finally {
-    await within("close", () => producer.close());
+    await producer.close();
   }
 });
 
@@ -161,13 +151,11 @@ test("a transactional producer's transactions$ completes on close()", async () =
   const broker = new EmbeddedBroker({ clock });
   broker.createTopic("t");
   const producer = broker.producer("t", { clock, deliverySemantic: exactlyOnce({ transactionalId: "tx" }) });
-  await within("transactions$ completing", async () => {
-    const reports = lastValueFrom(producer.transactions$.pipe(toArray()));
-    await producer.transaction(async (tx) => void (await tx.send("k", "v")));
-    await producer.close();
-    assert.equal((await reports).map((r) => r.type), ["committed"]);
-    assert.ok(completesAtOnce(producer.transactions$), "transactions$ after close");
-  });
+  const reports = lastValueFrom(producer.transactions$.pipe(toArray()));
+  await producer.transaction(async (tx) => void (await tx.send("k", "v")));
+  await producer.close();
+  assert.equal((await reports).map((r) => r.type), ["committed"]);
+  assert.ok(completesAtOnce(producer.transactions$), "transactions$ after close");
 });
 
 test.run();

@@ -1,4 +1,4 @@
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { type BrokerOptions, EmbeddedBroker, type TopicConfig } from "../src/broker/broker.ts";
 import { ConfigError } from "../src/errors.ts";

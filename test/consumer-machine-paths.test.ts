@@ -2,7 +2,7 @@
  * Each commit strategy is a path through the consumer's machine, and each kind of fault a
  * transition: recorded from the live actor of a consumer on the embedded broker.
  */
-import { test } from "uvu";
+import { linked, test, until } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import {
   atLeastOnce,
@@ -37,16 +37,12 @@ function record(c: Consumer): { readonly path: string[]; stop(): void } {
   return { path, stop: () => sub.unsubscribe() };
 }
 
-/** Runs `c` until `done`, failing at a wall-clock deadline rather than hanging. */
+/** Runs `c` until `done`; it stops, and the wait fails, once the test ends or passes its deadline. */
 async function runUntil(c: Consumer, clock: VirtualClock, handler: () => unknown, done: () => boolean) {
   const stop = new AbortController();
-  const running = c.run(handler, { signal: stop.signal });
-  const deadline = Date.now() + 10_000;
+  const running = c.run(handler, { signal: linked(stop) });
   try {
-    while (!done()) {
-      if (Date.now() > deadline) throw new Error("timed out");
-      await sleep(clock, 1);
-    }
+    await until(clock, done, "the consumer's handler to be done", { step: 1 });
   } finally {
     stop.abort();
     await running.catch(() => {});
@@ -151,7 +147,7 @@ test("a commit request that keeps failing: committing → failed", async () => {
   });
   const states = record(c);
   try {
-    const failure = await c.run(() => {}).then(() => null, (e: unknown) => e);
+    const failure = await c.run(() => {}, { signal: linked() }).then(() => null, (e: unknown) => e);
     assert.ok(failure instanceof Error);
     assert.equal(states.path.slice(-2), ["committing", "failed"]);
   } finally {

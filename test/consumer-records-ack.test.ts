@@ -4,7 +4,7 @@
  * pipeline that fails on a record leaves it unacknowledged: it is not committed and comes
  * again to the group's next reader, and no failure escapes as an uncaught exception.
  */
-import { test } from "uvu";
+import { test, until } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { catchError, concatMap, EMPTY, from, type Subscription } from "rxjs";
 import { connectNats } from "../src/adapters/nats/index.ts";
@@ -14,6 +14,7 @@ import {
   createConsumer,
   createProducer,
   EmbeddedBroker,
+  systemClock,
   VirtualClock,
 } from "../src/index.ts";
 import type { ConsumedRecord, ReceivedRecord } from "../src/consumer/record.ts";
@@ -57,15 +58,6 @@ function watchUncaught(): { readonly errors: unknown[]; stop(): void } {
   };
 }
 
-/** Polls `done` until it holds; throws at the (wall-clock) deadline rather than hang. */
-async function until(done: () => boolean | Promise<boolean>, what: string, pause: () => Promise<void>, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await pause();
-  }
-}
-
 async function filledBroker(count: number, partitions: number) {
   const clock = new VirtualClock();
   const broker = new EmbeddedBroker({ clock });
@@ -95,7 +87,6 @@ test("records$ on the embedded broker: records a concatMap pipeline failed on ar
   const { clock, broker } = await filledBroker(60, 2);
   const first = broker.consumer("in", { groupId: "g", pollIntervalMs: 10 });
   const second = broker.consumer("in", { groupId: "g", pollIntervalMs: 10 });
-  const pause = () => sleep(clock, 5);
   const pipelineErrors: unknown[] = [];
   let sub: Subscription | null = null;
   try {
@@ -111,9 +102,9 @@ test("records$ on the embedded broker: records a concatMap pipeline failed on ar
       }
       record.ack();
     }, pipelineErrors);
-    await until(() => seen.size === 60, "the first reader to see every record", pause);
+    await until(clock, () => seen.size === 60, "the first reader to see every record");
     sub.unsubscribe();
-    await until(() => first.state === "idle", "the first reader to stop", pause);
+    await until(clock, () => first.state === "idle", "the first reader to stop");
     await first.close();
     for (let p = 0; p < 2; p++) {
       const end = broker.partition("in", p).log.endOffset;
@@ -129,7 +120,7 @@ test("records$ on the embedded broker: records a concatMap pipeline failed on ar
     }, pipelineErrors);
     const committedToEnd = () =>
       [0, 1].every((p) => broker.committedOffset("g", "in", p) === broker.partition("in", p).log.endOffset);
-    await until(committedToEnd, "the second reader to commit everything", pause);
+    await until(clock, committedToEnd, "the second reader to commit everything");
     for (const r of failOn) assert.ok(again.has(r), `r${r} came again`);
     sub.unsubscribe();
     assert.equal(pipelineErrors, []);
@@ -146,7 +137,6 @@ test("records$: a pipeline that errors stops the reader; the record it failed on
   const uncaught = watchUncaught();
   const { clock, broker } = await filledBroker(20, 1);
   const c = broker.consumer("in", { groupId: "g", pollIntervalMs: 10 });
-  const pause = () => sleep(clock, 5);
   let sub: Subscription | null = null;
   try {
     const errors: unknown[] = [];
@@ -155,7 +145,7 @@ test("records$: a pipeline that errors stops the reader; the record it failed on
       if (id(record) === 7) throw new Error("r7 failed");
       record.ack();
     })).subscribe({ error: (e: unknown) => void errors.push(e) });
-    await until(() => errors.length === 1 && c.state === "idle", "the pipeline's error to stop the reader", pause);
+    await until(clock, () => errors.length === 1 && c.state === "idle", "the pipeline's error to stop the reader");
     assert.is(broker.committedOffset("g", "in", 0), 7, "committed up to the failed record, not past it");
 
     const again: number[] = [];
@@ -164,10 +154,10 @@ test("records$: a pipeline that errors stops the reader; the record it failed on
       again.push(id(record));
       record.ack();
     })).subscribe();
-    await until(() => again.length >= 13, "the rest of the partition", pause);
+    await until(clock, () => again.length >= 13, "the rest of the partition");
     assert.equal(again, Array.from({ length: 13 }, (_, i) => 7 + i));
     sub.unsubscribe();
-    await until(() => c.state === "idle", "the reader to stop", pause);
+    await until(clock, () => c.state === "idle", "the reader to stop");
     assert.is(broker.committedOffset("g", "in", 0), 20);
     assert.equal(uncaught.errors, [], "no uncaught exception");
   } finally {
@@ -181,7 +171,6 @@ test("records$: a subscriber's next that throws leaves its record uncommitted, r
   const uncaught = watchUncaught();
   const { clock, broker } = await filledBroker(10, 1);
   const c = broker.consumer("in", { groupId: "g", pollIntervalMs: 10 });
-  const pause = () => sleep(clock, 5);
   let sub: Subscription | null = null;
   try {
     const reported: unknown[] = [];
@@ -194,9 +183,9 @@ test("records$: a subscriber's next that throws leaves its record uncommitted, r
       if (id(record) === 4) throw new Error("r4 failed");
       record.ack();
     });
-    await until(() => seen.length === 10, "every record", pause);
+    await until(clock, () => seen.length === 10, "every record");
     sub.unsubscribe();
-    await until(() => c.state === "idle", "the reader to stop", pause);
+    await until(clock, () => c.state === "idle", "the reader to stop");
     outcomes.unsubscribe();
     assert.is(broker.committedOffset("g", "in", 0), 4, "the record next threw on is not committed");
     assert.equal(reported, [4], "the failure is reported on outcomes$");
@@ -239,7 +228,7 @@ if (SKIP) {
         acked.add(id(record));
         record.ack();
       }, pipelineErrors);
-      await until(() => seen.size === 30, "the first reader to see every record", pause);
+      await until(systemClock, () => seen.size === 30, "the first reader to see every record", { step: 20 });
       sub.unsubscribe();
       await first.close();
       for (const r of failOn) assert.not.ok(acked.has(r));
@@ -253,7 +242,7 @@ if (SKIP) {
       }, pipelineErrors);
       // The first reader naks what it did not acknowledge as it leaves; what its last open pull
       // takes of that comes again after ack_wait.
-      await until(() => acked.size === 30, "every record acknowledged", pause, 8_000);
+      await until(systemClock, () => acked.size === 30, "every record acknowledged", { step: 20, within: 8_000 });
       for (const r of failOn) assert.ok(again.has(r), `r${r} came again`);
       for (const r of again) assert.ok(failOn.has(r), `r${r} was acknowledged, so it does not come again`);
       assert.equal(pipelineErrors, []);

@@ -2,7 +2,7 @@
  * Promises kept at the producer's edge: the README's retry policy retries a lost ack, errors
  * carry their real type and reason, and a transport that throws fails a batch, not the process.
  */
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { firstValueFrom } from "rxjs";
 import { createActor, waitFor } from "xstate";
@@ -21,7 +21,7 @@ import {
 import { batchMachine } from "../src/producer/machines/batch-machine.ts";
 import { requestMachine } from "../src/producer/machines/request-machine.ts";
 import { retryPolicy } from "../src/retry/policy.ts";
-import { firstValue, routed, within } from "./helpers/deadline.ts";
+import { firstValue, routed } from "./helpers/routed-transport.ts";
 
 function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -49,18 +49,16 @@ test("the README's Producing example delivers through one lost ack, in 2 attempt
     isolation: "read-committed",
   });
   try {
-    await within("the README example", async () => {
-      const output = await producer.send("Hello", "acktor!");
-      const { partition } = await output.wait();
-      const outcome = await firstValueFrom(output.outcome$);
-      assert.is(outcome.status, "delivered");
-      assert.is(outcome.attempts, 2);
-      assert.is(net.stats.droppedResponses, 1);
-      assert.ok(clock.now() < 10_000, "delivered within the policy's timeout");
-      // At-least-once: the lost ack's write is in the log too.
-      assert.is(broker.read("greetings", partition).length, 2);
-      await producer.flush();
-    });
+    const output = await producer.send("Hello", "acktor!");
+    const { partition } = await output.wait();
+    const outcome = await firstValueFrom(output.outcome$);
+    assert.is(outcome.status, "delivered");
+    assert.is(outcome.attempts, 2);
+    assert.is(net.stats.droppedResponses, 1);
+    assert.ok(clock.now() < 10_000, "delivered within the policy's timeout");
+    // At-least-once: the lost ack's write is in the log too.
+    assert.is(broker.read("greetings", partition).length, 2);
+    await producer.flush();
   } finally {
     await producer.close().catch(() => {});
   }
@@ -73,15 +71,13 @@ test("an at-most-once record whose one attempt failed is not 'retries exhausted'
   const net = chaos(broker.transport(), { seed: 1, clock, dropRequest: 1, apis: ["produce"] });
   const producer = createProducer(net, "t", { clock, requestTimeout: 50, deliverySemantic: atMostOnce() });
   try {
-    await within("an at-most-once failure", async () => {
-      const error = await rejection((await producer.send(null, "v")).wait());
-      assert.instance(error, DeliveryFailedError);
-      const failed = error as DeliveryFailedError;
-      assert.is(failed.reason, "at-most-once");
-      assert.is(failed.attempts, 1);
-      assert.not.match(failed.message, /retr/i);
-      assert.match(failed.message, /at-most-once/);
-    });
+    const error = await rejection((await producer.send(null, "v")).wait());
+    assert.instance(error, DeliveryFailedError);
+    const failed = error as DeliveryFailedError;
+    assert.is(failed.reason, "at-most-once");
+    assert.is(failed.attempts, 1);
+    assert.not.match(failed.message, /retr/i);
+    assert.match(failed.message, /at-most-once/);
   } finally {
     await producer.close().catch(() => {});
   }
@@ -101,33 +97,31 @@ test("a transport whose request() throws fails that batch with a typed error; ot
     deliverySemantic: atLeastOnce({ maxRetries: 3, initialDelay: 1, maxDelay: 1, strategy: "fixed" }),
   });
   try {
-    await within("a throwing transport", async () => {
-      const outcomes: RecordOutcome[] = [];
-      producer.outcomes$.subscribe((o) => outcomes.push(o));
-      // Keys "a" and "d" land on different partitions.
-      const boom = await producer.send("a", "boom");
-      const fine = await producer.send("d", "fine");
-      const error = await rejection(boom.wait());
-      assert.instance(error, DeliveryFailedError);
-      const cause = (error as DeliveryFailedError).cause;
-      assert.instance(cause, AcktorError);
-      assert.match((cause as AcktorError).message, /cannot encode this batch/);
-      assert.is((cause as AcktorError).cause, bug);
-      assert.is((error as DeliveryFailedError).attempts, 1, "a throw is not retried");
-      assert.is((await fine.wait()).offset, 0);
-      const flushed = await rejection(producer.flush());
-      assert.instance(flushed, UndeliveredRecordsError);
-      assert.is((flushed as UndeliveredRecordsError).errors[0], error);
-      assert.equal(outcomes.map((o) => o.status).sort(), ["delivered", "failed"]);
-      // The producer keeps working.
-      assert.is((await (await producer.send("d", "later")).wait()).offset, 1);
-    });
+    const outcomes: RecordOutcome[] = [];
+    producer.outcomes$.subscribe((o) => outcomes.push(o));
+    // Keys "a" and "d" land on different partitions.
+    const boom = await producer.send("a", "boom");
+    const fine = await producer.send("d", "fine");
+    const error = await rejection(boom.wait());
+    assert.instance(error, DeliveryFailedError);
+    const cause = (error as DeliveryFailedError).cause;
+    assert.instance(cause, AcktorError);
+    assert.match((cause as AcktorError).message, /cannot encode this batch/);
+    assert.is((cause as AcktorError).cause, bug);
+    assert.is((error as DeliveryFailedError).attempts, 1, "a throw is not retried");
+    assert.is((await fine.wait()).offset, 0);
+    const flushed = await rejection(producer.flush());
+    assert.instance(flushed, UndeliveredRecordsError);
+    assert.is((flushed as UndeliveredRecordsError).errors[0], error);
+    assert.equal(outcomes.map((o) => o.status).sort(), ["delivered", "failed"]);
+    // The producer keeps working.
+    assert.is((await (await producer.send("d", "later")).wait()).offset, 1);
   } finally {
     await producer.close().catch(() => {});
   }
 });
 
-test("a batch whose request actor crashes settles as failed instead of hanging", async () => {
+test("a batch whose request actor crashes settles as failed instead of hanging", async ({ signal }) => {
   const crash = new Error("a provided action threw");
   const machine = batchMachine.provide({
     actors: {
@@ -144,7 +138,7 @@ test("a batch whose request actor crashes settles as failed instead of hanging",
   try {
     actor.send({ type: "SEAL" });
     actor.send({ type: "DISPATCH", at: 0 });
-    const { result } = (await within("the batch settling", () => waitFor(actor, (s) => s.status === "done"))).context;
+    const { result } = (await waitFor(actor, (s) => s.status === "done", { signal })).context;
     assert.is(result?.status, "failed");
     const error = result?.status === "failed" ? result.error : undefined;
     assert.instance(error, DeliveryFailedError);

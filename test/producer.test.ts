@@ -1,5 +1,5 @@
 /** The producer's API: bad input, buffering, linger, flush and close, and its streams. */
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { firstValueFrom, toArray } from "rxjs";
 import {

@@ -2,7 +2,7 @@
  * Transactions end to end: producer, coordinator and read-committed readers, under seeded
  * faults on every request kind.
  */
-import { test } from "uvu";
+import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import {
   atLeastOnce,
@@ -21,7 +21,6 @@ import {
   VirtualClock,
 } from "../src/internal.ts";
 import { recordId } from "./helpers/reconcile.ts";
-import { within } from "./helpers/deadline.ts";
 
 const PARTITIONS = 3;
 const retry = { maxRetries: 200, initialDelay: 1, maxDelay: 20, timeout: 1_000_000, strategy: "fixed" } as const;
@@ -214,20 +213,18 @@ test("a fenced producer's write fails with the ProducerFencedError itself, in wa
   const zombie = producer("shared");
   const successor = producer("shared");
   try {
-    await within("a fenced write", async () => {
-      const failures: unknown[] = [];
-      zombie.outcomes$.subscribe((o) => o.status === "failed" && failures.push(o.error));
-      await zombie.beginTransaction();
-      await successor.beginTransaction(); // fences the zombie
-      const write = await zombie.send(null, "r1");
-      assert.instance(await rejection(write.wait()), ProducerFencedError);
-      assert.is(failures.length, 1);
-      assert.instance(failures[0], ProducerFencedError);
-      const flushed = await rejection(zombie.flush());
-      assert.instance(flushed, UndeliveredRecordsError);
-      assert.instance((flushed as UndeliveredRecordsError).errors[0], ProducerFencedError);
-      assert.instance(await rejection(zombie.commit()), ProducerFencedError);
-    });
+    const failures: unknown[] = [];
+    zombie.outcomes$.subscribe((o) => o.status === "failed" && failures.push(o.error));
+    await zombie.beginTransaction();
+    await successor.beginTransaction(); // fences the zombie
+    const write = await zombie.send(null, "r1");
+    assert.instance(await rejection(write.wait()), ProducerFencedError);
+    assert.is(failures.length, 1);
+    assert.instance(failures[0], ProducerFencedError);
+    const flushed = await rejection(zombie.flush());
+    assert.instance(flushed, UndeliveredRecordsError);
+    assert.instance((flushed as UndeliveredRecordsError).errors[0], ProducerFencedError);
+    assert.instance(await rejection(zombie.commit()), ProducerFencedError);
   } finally {
     await zombie.close().catch(() => {});
     await successor.close().catch(() => {});

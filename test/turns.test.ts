@@ -4,7 +4,7 @@
  * soon as that is so. The broker's sequence check would hide a client that broke the rule
  * (it refuses the early retry), so these tests watch what the producer sends, not the log.
  */
-import { test } from "uvu";
+import { test, until } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
 import { waitFor } from "xstate";
 import {
@@ -13,14 +13,12 @@ import {
   EmbeddedBroker,
   exactlyOnce,
   type ProduceOutput,
-  type Request,
-  type ResponseFor,
   sleep,
   type Transport,
   VirtualClock,
 } from "../src/internal.ts";
 import { recordId } from "./helpers/reconcile.ts";
-import { firstValue, routed, within } from "./helpers/deadline.ts";
+import { firstValue, routed } from "./helpers/routed-transport.ts";
 
 const retry = { maxRetries: 1_000, initialDelay: 1, maxDelay: 5, timeout: 10_000_000, strategy: "fixed" } as const;
 
@@ -35,29 +33,26 @@ function watchTurns(inner: Transport) {
   let violated = () => {};
   const firstViolation = new Promise<void>((resolve) => (violated = resolve));
   let retries = 0;
-  const transport: Transport = {
-    request<R extends Request>(request: R, options: { timeoutMs: number }): Promise<ResponseFor<R>> {
-      if (request.api !== "produce") return inner.request(request, options);
-      const name = firstValue(request);
-      const order = dispatched.get(request.partition) ?? [];
-      dispatched.set(request.partition, order);
-      const index = order.indexOf(name);
-      if (index < 0) {
-        order.push(name);
-      } else {
-        retries++;
-        const early = order.slice(0, index).filter((earlier) => !resolved.has(earlier));
-        if (early.length > 0) {
-          violations.push(`${name} retried before ${early.join(", ")} resolved`);
-          violated();
-        }
+  const transport = routed(inner, (request, pass) => {
+    if (request.api !== "produce") return undefined;
+    const name = firstValue(request);
+    const order = dispatched.get(request.partition) ?? [];
+    dispatched.set(request.partition, order);
+    const index = order.indexOf(name);
+    if (index < 0) {
+      order.push(name);
+    } else {
+      retries++;
+      const early = order.slice(0, index).filter((earlier) => !resolved.has(earlier));
+      if (early.length > 0) {
+        violations.push(`${name} retried before ${early.join(", ")} resolved`);
+        violated();
       }
-      const reply = inner.request(request, options);
-      reply.then((answer) => answer.ok && resolved.add(name), () => {});
-      return reply;
-    },
-    close: () => inner.close(),
-  };
+    }
+    const reply = pass() as Promise<{ ok: boolean }>;
+    reply.then((answer) => answer.ok && resolved.add(name), () => {});
+    return reply;
+  });
   return { transport, violations, firstViolation, retries: () => retries };
 }
 
@@ -90,7 +85,7 @@ test("under chaos with 5 in flight, no batch is retried before every earlier bat
         await Promise.all(outputs.map((o) => o.wait()));
       };
       // A client that breaks the rule may still finish, slowly: stop at the first break.
-      await within(`seed ${seed}`, () => Promise.race([run(), watch.firstViolation]));
+      await Promise.race([run(), watch.firstViolation]);
       assert.equal(watch.violations, [], `seed ${seed}`);
       assert.ok(watch.retries() > 20, `seed ${seed}: chaos made retries (${watch.retries()})`);
       for (let p = 0; p < 2; p++) {
@@ -101,12 +96,12 @@ test("under chaos with 5 in flight, no batch is retried before every earlier bat
     } finally {
       // Closing the transport first fails whatever is still retrying, so close() cannot hang.
       await net.close();
-      await within("close", () => producer.close().catch(() => {}));
+      await producer.close().catch(() => {});
     }
   }
 });
 
-test("a batch waiting for its turn goes as soon as the earlier batch of its partition settles", async () => {
+test("a batch waiting for its turn goes as soon as the earlier batch of its partition settles", async ({ signal }) => {
   const clock = new VirtualClock();
   const broker = new EmbeddedBroker({ clock });
   broker.createTopic("t");
@@ -118,29 +113,27 @@ test("a batch waiting for its turn goes as soon as the earlier batch of its part
   });
   const producer = createProducer(transport, "t", { clock, deliverySemantic: exactlyOnce({ retry }) });
   try {
-    await within("the hand-off", async () => {
-      const first = await producer.send(null, "first");
-      await sleep(clock, 1); // sealed and sent on its own
-      const second = await producer.send(null, "second");
-      // The broker refuses "second" (its sequence is ahead): it backs off and waits for its turn.
-      const request = await waitingTurn(clock, second);
-      assert.is(request.getSnapshot().value, "waiting-turn");
-      release();
-      assert.is((await first.wait()).offset, 0);
-      assert.is((await second.wait()).offset, 1);
-      assert.equal(broker.read("t", 0).map((r) => new TextDecoder().decode(r.value)), ["first", "second"]);
-    });
+    const first = await producer.send(null, "first");
+    await sleep(clock, 1); // sealed and sent on its own
+    const second = await producer.send(null, "second");
+    // The broker refuses "second" (its sequence is ahead): it backs off and waits for its turn.
+    const request = await waitingTurn(clock, second, signal);
+    assert.is(request.getSnapshot().value, "waiting-turn");
+    release();
+    assert.is((await first.wait()).offset, 0);
+    assert.is((await second.wait()).offset, 1);
+    assert.equal(broker.read("t", 0).map((r) => new TextDecoder().decode(r.value)), ["first", "second"]);
   } finally {
     release();
-    await within("close", () => producer.close().catch(() => {}));
+    await producer.close().catch(() => {});
   }
 });
 
 /** The request actor of `output`'s batch, once it waits for its turn. */
-async function waitingTurn(clock: VirtualClock, output: ProduceOutput) {
-  while (output.batch.request === null) await sleep(clock, 1);
-  const request = output.batch.request;
-  await waitFor(request, (s) => s.value === "waiting-turn");
+async function waitingTurn(clock: VirtualClock, output: ProduceOutput, signal: AbortSignal) {
+  await until(clock, () => output.batch.request !== null, "the batch's request", { step: 1 });
+  const request = output.batch.request!;
+  await waitFor(request, (s) => s.value === "waiting-turn", { signal });
   return request;
 }
 

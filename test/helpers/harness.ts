@@ -58,7 +58,9 @@ export class DeadlineError extends Error {
 /**
  * Runs `body` under a wall-clock deadline: settles as the body does, or rejects with a
  * {@link DeadlineError} naming `label` once `ms` have passed. The body's signal aborts at the
- * deadline and when the body settles, so whatever is linked to it stops.
+ * deadline, when the body settles, and when an enclosing deadline's signal aborts, so whatever
+ * is linked to it stops. Every test runs under one; a test may bound a part of itself with
+ * another.
  */
 export async function withDeadline<T>(
   label: string,
@@ -66,6 +68,10 @@ export async function withDeadline<T>(
   body: (signal: AbortSignal) => T | Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
+  const previous = current;
+  const follow = () => controller.abort(previous?.reason);
+  previous?.addEventListener("abort", follow, { once: true });
+  if (previous?.aborted) follow();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -74,13 +80,14 @@ export async function withDeadline<T>(
       reject(error);
     }, ms);
   });
-  const previous = current;
   current = controller.signal;
   try {
     return await Promise.race([Promise.resolve().then(() => body(controller.signal)), expired]);
   } finally {
     clearTimeout(timer);
-    current = previous;
+    previous?.removeEventListener("abort", follow);
+    // A nested deadline that settles after its test ended must not bring back that test's signal.
+    if (!previous?.aborted) current = previous;
     if (!controller.signal.aborted) controller.abort(new DeadlineError(`${label} ended`));
   }
 }
