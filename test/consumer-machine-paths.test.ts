@@ -15,6 +15,7 @@ import {
   VirtualClock,
 } from "../src/index.ts";
 import { sleep } from "../src/runtime/clock.ts";
+import { statePath } from "./helpers/state-path.ts";
 
 async function setup(count: number) {
   const clock = new VirtualClock();
@@ -25,16 +26,6 @@ async function setup(count: number) {
   for (let i = 0; i < count; i++) await producer.send("k", `r${i}`);
   await producer.close();
   return { clock, broker };
-}
-
-/** The distinct states the actor went through, in order. */
-function record(c: Consumer): { readonly path: string[]; stop(): void } {
-  const path: string[] = [];
-  const sub = c.actor.subscribe((s) => {
-    const value = s.value as string;
-    if (path.at(-1) !== value) path.push(value);
-  });
-  return { path, stop: () => sub.unsubscribe() };
 }
 
 /** Runs `c` until `done`; it stops, and the wait fails, once the test ends or passes its deadline. */
@@ -63,7 +54,7 @@ for (const [commit, expected] of paths) {
       ? broker.producer("out", { deliverySemantic: exactlyOnce({ transactionalId: "t" }) })
       : undefined;
     const c = broker.consumer("in", { groupId: "g", commit, pollIntervalMs: 10, producer });
-    const states = record(c);
+    const states = statePath(c);
     try {
       let n = 0;
       await runUntil(c, clock, () => void n++, () => n >= 3);
@@ -82,7 +73,7 @@ for (const [commit, expected] of paths) {
 test("a handler failure: processing → committing (what came before) → fetching, and the record comes again", async () => {
   const { clock, broker } = await setup(1);
   const c = broker.consumer("in", { groupId: "g", pollIntervalMs: 10 });
-  const states = record(c);
+  const states = statePath(c);
   try {
     let calls = 0;
     await runUntil(c, clock, () => {
@@ -114,7 +105,7 @@ test("a lost session: the loop goes back to joining, then fetching", async () =>
     pollIntervalMs: 10,
     maxPollRecords: 1,
   });
-  const states = record(c);
+  const states = statePath(c);
   try {
     let n = 0;
     await runUntil(c, clock, async () => {
@@ -145,7 +136,7 @@ test("a commit request that keeps failing: committing → failed", async () => {
     requestTimeout: 50,
     pollIntervalMs: 10,
   });
-  const states = record(c);
+  const states = statePath(c);
   try {
     const failure = await c.run(() => {}, { signal: linked() }).then(() => null, (e: unknown) => e);
     assert.ok(failure instanceof Error);

@@ -9,16 +9,7 @@ import * as assert from "uvu/assert";
 import type { NatsTransport } from "../src/adapters/nats/index.ts";
 import { atLeastOnce, type CommitStrategy, type Consumer, createConsumer, createProducer } from "../src/index.ts";
 import { server, SKIP, uniqueTopic } from "./helpers/nats.ts";
-
-/** The distinct states the actor went through, in order. */
-function record(c: Consumer): { readonly path: string[]; stop(): void } {
-  const path: string[] = [];
-  const sub = c.actor.subscribe((s) => {
-    const value = s.value as string;
-    if (path.at(-1) !== value) path.push(value);
-  });
-  return { path, stop: () => sub.unsubscribe() };
-}
+import { statePath } from "./helpers/state-path.ts";
 
 /** True when `path` holds `expected` as a contiguous run. */
 function holdsRun(path: readonly string[], expected: readonly string[]): boolean {
@@ -38,7 +29,7 @@ for (const [commit, expected, never] of paths) {
     if (SKIP) return;
     let nats: NatsTransport | null = null;
     let consumer: Consumer | null = null;
-    let states: ReturnType<typeof record> | null = null;
+    let states: ReturnType<typeof statePath> | null = null;
     try {
       nats = await server();
       const topic = uniqueTopic(`path-${commit}`);
@@ -53,7 +44,7 @@ for (const [commit, expected, never] of paths) {
         commit,
         ...(commit === "idempotent" ? { outputTopic: output } : {}),
       });
-      states = record(consumer);
+      states = statePath(consumer);
       const done = new AbortController();
       let handled = 0;
       await consumer.run(async (r, context) => {
