@@ -8,7 +8,9 @@ import { lastValueFrom, toArray } from "rxjs";
 import {
   AcktorError,
   atLeastOnce,
+  atMostOnce,
   createProducer,
+  DeliveryFailedError,
   EmbeddedBroker,
   exactlyOnce,
   type Producer,
@@ -64,6 +66,29 @@ test("flush() reports a batch that failed before it was called, even if wait() a
     assert.equal(causes(error), ["refused fail-1"]);
     // Reported once: the next barrier starts from here.
     await producer.flush();
+  } finally {
+    await producer.close().catch(() => {});
+  }
+});
+
+test("at-most-once: a write whose reply came back failed is reported by the next barrier, though the batch was let go", async () => {
+  const clock = new VirtualClock();
+  const broker = new EmbeddedBroker({ clock });
+  broker.createTopic("t", { partitions: 1 });
+  const transport = routed(broker.transport(), (request) => {
+    const value = firstValue(request);
+    return value.startsWith("fail") ? Promise.reject(new AcktorError("INTERNAL", `refused ${value}`)) : undefined;
+  });
+  const producer = createProducer(transport, "t", { clock, deliverySemantic: atMostOnce() });
+  try {
+    const failed = await producer.send("a", "fail-1");
+    const refused = await failed.wait().then(() => assert.unreachable("the write must fail"), (e: unknown) => e);
+    assert.instance(refused, DeliveryFailedError);
+    await (await producer.send("b", "ok-1")).wait();
+    const error = await failure(producer.flush());
+    assert.is(error.records, 1);
+    assert.equal(causes(error), ["refused fail-1"]);
+    await producer.flush(); // reported once
   } finally {
     await producer.close().catch(() => {});
   }

@@ -628,14 +628,20 @@ export class Producer implements AsyncDisposable {
         },
       );
     } else {
-      // At-most-once already let go of the batch; the one reply only informs wait().
-      const once = (error: unknown) => ({ error: new DeliveryFailedError(1, "at-most-once", error) });
+      // At-most-once already let go of the batch; the one reply informs wait(), and a failed
+      // one is still a failure the next barrier reports, as every other failure is.
+      const failed = (cause: unknown) => {
+        const error = new DeliveryFailedError(1, "at-most-once", cause);
+        this.#failures.record(batch, error);
+        batch.confirm({ error });
+      };
       reply.then(
         (answer) => {
           if (answer.ok && answer.offsets) batch.offsets = answer.offsets;
-          batch.confirm(answer.ok ? { baseOffset: answer.baseOffset } : once(errorFromWire(answer.error)));
+          if (answer.ok) batch.confirm({ baseOffset: answer.baseOffset });
+          else failed(errorFromWire(answer.error));
         },
-        (error: unknown) => batch.confirm(once(error)),
+        failed,
       );
     }
   }
