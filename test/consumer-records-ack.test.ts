@@ -6,7 +6,7 @@
  */
 import { test, until } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
-import { catchError, concatMap, EMPTY, from, type Subscription } from "rxjs";
+import { catchError, concatMap, EMPTY, from, retry, type Subscription } from "rxjs";
 import { connectNats } from "../src/adapters/nats/index.ts";
 import {
   atLeastOnce,
@@ -156,6 +156,41 @@ test("records$: a pipeline that errors stops the reader; the record it failed on
     })).subscribe();
     await until(clock, () => again.length >= 13, "the rest of the partition");
     assert.equal(again, Array.from({ length: 13 }, (_, i) => 7 + i));
+    sub.unsubscribe();
+    await until(clock, () => c.state === "idle", "the reader to stop");
+    assert.is(broker.committedOffset("g", "in", 0), 20);
+    assert.equal(uncaught.errors, [], "no uncaught exception");
+  } finally {
+    sub?.unsubscribe();
+    await c.close();
+    uncaught.stop();
+  }
+});
+
+test("records$: an operator that resubscribes at once after an error (retry) reads on from the failed record, not ConsumerBusyError", async () => {
+  const uncaught = watchUncaught();
+  const { clock, broker } = await filledBroker(20, 1);
+  const c = broker.consumer("in", { groupId: "g", pollIntervalMs: 10 });
+  let sub: Subscription | null = null;
+  try {
+    const seen: number[] = [];
+    const errors: unknown[] = [];
+    let failedOnce = false;
+    sub = c.records$.pipe(
+      concatMap(async (record) => {
+        await sleep(clock, 1);
+        if (id(record) === 7 && !failedOnce) {
+          failedOnce = true;
+          throw new Error("r7 failed once");
+        }
+        seen.push(id(record));
+        record.ack();
+      }),
+      retry(1),
+    ).subscribe({ error: (e: unknown) => void errors.push(e) });
+    await until(clock, () => seen.length >= 20 || errors.length > 0, "every record, after one retry");
+    assert.equal(errors, [], "the retry resubscribed without an error");
+    assert.equal(seen, Array.from({ length: 20 }, (_, i) => i));
     sub.unsubscribe();
     await until(clock, () => c.state === "idle", "the reader to stop");
     assert.is(broker.committedOffset("g", "in", 0), 20);

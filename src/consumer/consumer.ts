@@ -153,10 +153,23 @@ export abstract class Consumer implements AsyncIterable<ConsumedRecord> {
       (subscriber) => {
         const stop = new AbortController();
         const receiver = new Receiver((record) => subscriber.next(record), this.config.maxPollRecords);
-        this.start({ batch: false, receiver }, stop.signal, "records$").then(
-          () => subscriber.complete(),
-          (error) => subscriber.error(error),
-        );
+        const begin = (): void => {
+          if (stop.signal.aborted) return;
+          try {
+            this.start({ batch: false, receiver }, stop.signal, "records$").then(
+              () => subscriber.complete(),
+              (error) => subscriber.error(error),
+            );
+          } catch (error) {
+            subscriber.error(error);
+          }
+        };
+        // An operator such as retry() resubscribes the moment the previous subscription errors,
+        // while that reader, already told to stop, is still winding down: wait for it. Only a
+        // reader that has not been stopped makes this one a second, refused reader.
+        const previous = this.#running;
+        if (previous && this.#reader?.signal.aborted) void previous.catch(() => {}).then(begin);
+        else begin();
         return () => stop.abort();
       },
       (record, error) => this.outcomes.next({ type: "redelivered", record, error }),
