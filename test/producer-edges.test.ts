@@ -14,6 +14,7 @@ import {
   createProducer,
   DeliveryFailedError,
   EmbeddedBroker,
+  exactlyOnce,
   type RecordOutcome,
   UndeliveredRecordsError,
   VirtualClock,
@@ -145,6 +146,23 @@ test("a batch whose request actor crashes settles as failed instead of hanging",
     assert.is((error!.cause as AcktorError).cause, crash);
   } finally {
     actor.stop();
+  }
+});
+
+test("batches$ reports dispatched before a batch's end, under every semantic (at-most-once ends at once)", async () => {
+  for (const deliverySemantic of [atMostOnce(), atLeastOnce(), exactlyOnce()]) {
+    const broker = new EmbeddedBroker({ clock: new VirtualClock() });
+    broker.createTopic("t", { partitions: 1 });
+    const producer = broker.producer("t", { deliverySemantic });
+    const types: string[] = [];
+    producer.batches$.subscribe((report) => types.push(report.type));
+    try {
+      await (await producer.send("k", "v")).wait();
+      await producer.flush();
+      assert.equal(types, ["dispatched", deliverySemantic.kind === "at-most-once" ? "sent-unconfirmed" : "delivered"]);
+    } finally {
+      await producer.close();
+    }
   }
 });
 

@@ -564,7 +564,8 @@ export class Producer implements AsyncDisposable {
       lane.queue.shift();
       lane.inFlight++;
       lane.sequence?.assign(batch);
-      batch.actor.send({ type: "DISPATCH", at: this.config.clock.now() });
+      // Reported before DISPATCH: an at-most-once batch settles within it, and its end must
+      // not come before its start.
       if (this.#reports.observed) {
         this.#reports.next({
           type: "dispatched",
@@ -574,6 +575,7 @@ export class Producer implements AsyncDisposable {
           records: batch.values.length,
         });
       }
+      batch.actor.send({ type: "DISPATCH", at: this.config.clock.now() });
     }
   }
 
