@@ -41,7 +41,13 @@ export type BatchHandler = (batch: ConsumedBatch, context: HandlerContext) => un
 
 /** Options of `run` and `runBatches`. */
 export interface RunOptions {
-  /** Stops the loop: the record in hand finishes, the rest of its batch comes again later. */
+  /**
+   * Stops the loop after the record in hand, under every strategy and on every engine: the
+   * handler is not called again. The rest of its batch comes again to the group's next reader
+   * (after-processing, manual, idempotent), with the records the open transaction had
+   * handled (transactional: it aborts), or not at all under before-processing, which
+   * committed (acked) it before handing it out: at-most-once.
+   */
   readonly signal?: AbortSignal;
 }
 

@@ -31,7 +31,6 @@
 import {
   AckPolicy,
   type Consumer as DurableConsumer,
-  type ConsumerMessages,
   DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -42,7 +41,6 @@ import {
   type AcktorError,
   ConfigError,
   type PoisonRecordError,
-  TransportClosedError,
   UnknownMemberIdError,
   UnknownTopicError,
   UnsupportedError,
@@ -52,11 +50,13 @@ import type { ConsumerConfig } from "../../consumer/config.ts";
 import type { ConsumedRecord } from "../../consumer/record.ts";
 import type { RecordMetadata } from "../../producer/outcome.ts";
 import { keyBytes, optionHeaders, valueBytes } from "../../producer/record.ts";
-import { recordTime, sleep } from "../../runtime/clock.ts";
+import { recordTime } from "../../runtime/clock.ts";
 import { recordTimestamp } from "../../transport/headers.ts";
 import type { Bytes, PartitionOffset, RecordHeaders } from "../../transport/protocol.ts";
 import { frameOffset } from "./frame.ts";
 import { AwaitingAcks } from "./jetstream-acks.ts";
+import { Puller } from "./jetstream-pull.ts";
+import { nameOf } from "./nats-errors.ts";
 import { type Framing, recordsOf } from "./message.ts";
 import { streamName, type TopicShape } from "./nats-transport.ts";
 
@@ -98,9 +98,17 @@ export function durableName(groupId: string): string {
 
 /** The longest a failed message waits before it comes again. */
 const MAX_NAK_DELAY_MS = 5_000;
-/** The shortest wait JetStream allows a pull request. */
-const MIN_EXPIRES_MS = 1_000;
 const NONE_STOPPED: ReadonlyMap<number, PoisonRecordError> = new Map();
+/**
+ * The longest wait for the server's confirmation of an ack (`ackAck`). A healthy server answers
+ * in milliseconds; no answer means the ack or its reply was lost (a dropped connection, a
+ * leader change), and waiting longer learns nothing: the unconfirmed message is not handed
+ * out, and comes again after `ack_wait` if the ack did not land. A bound of its own, so that
+ * one lost reply does not stall the consumer for `requestTimeout` (30 s by default).
+ */
+const ACK_ACK_TIMEOUT_MS = 5_000;
+/** Past a stopped reader's last pull request, when it hands messages back (see `#handBackDelayMs`). */
+const HAND_BACK_MARGIN_MS = 250;
 
 /** A {@link Consumer} on a JetStream durable pull consumer. Made by `NatsTransport.createConsumer`. */
 export class JetStreamConsumer extends Consumer {
@@ -112,16 +120,11 @@ export class JetStreamConsumer extends Consumer {
   #partitions = 0;
   #consumer: DurableConsumer | null = null;
   #advisories: Subscription | null = null;
-  /** Delivered and not yet acked or nak'ed: the heartbeat keeps the server from redelivering them. */
-  readonly #inHand = new Set<JsMsg>();
-  /** Pulled, not yet handed out. */
-  readonly #inbox: JsMsg[] = [];
+  /** Pulls ahead of the handler, and keeps what is in hand alive. */
+  readonly #puller: Puller;
   /** `manual`: handled, waiting for `commit()`. */
   #processed: JsMsg[] = [];
   readonly #awaitingAcks = new AwaitingAcks();
-  #fetching: ConsumerMessages | null = null;
-  #pumpFailure: AcktorError | null = null;
-  #notify: (() => void) | null = null;
 
   /** @internal use `createConsumer(natsTransport, topic, config)`. */
   constructor(access: JetStreamAccess, topic: string, config: ConsumerConfig) {
@@ -138,6 +141,7 @@ export class JetStreamConsumer extends Consumer {
     const random = new Uint32Array(1);
     crypto.getRandomValues(random);
     this.#memberId = `${this.#durable}/${random[0]!.toString(16)}`;
+    this.#puller = new Puller(this.config, (error) => this.#typed(error));
   }
 
   get memberId(): string | null {
@@ -205,7 +209,7 @@ export class JetStreamConsumer extends Consumer {
     return new Promise((resolve) => {
       if (!this.#access.nc().isClosed()) this.#advisories?.unsubscribe();
       // Handled but never committed (manual): they come again, now rather than after ack_wait.
-      for (const m of this.#processed.splice(0)) this.#settle(m, 0);
+      for (const m of this.#processed.splice(0)) this.#settle(m, this.#handBackDelayMs);
       resolve();
     });
   }
@@ -215,12 +219,12 @@ export class JetStreamConsumer extends Consumer {
   protected async loop(mode: Mode, signal: AbortSignal): Promise<void> {
     await this.#join();
     this.send("JOINED");
-    this.#pumpFailure = null;
-    const pump = this.#pump(signal);
-    const heartbeat = this.#heartbeat();
+    const puller = this.#puller;
+    const pump = puller.pump(this.#consumer!, signal);
+    const heartbeat = puller.heartbeat();
     try {
       while (!signal.aborted) {
-        const taken = await this.#take(signal);
+        const taken = await puller.take(signal, { idle: () => this.send("IDLE"), wake: () => this.send("WAKE") });
         if (taken.length === 0) continue;
         this.send("RECORDS");
         await this.#handle(taken, mode, signal);
@@ -228,12 +232,13 @@ export class JetStreamConsumer extends Consumer {
       }
       this.send("STOP");
     } finally {
-      this.#fetching?.stop();
+      puller.stopFetching();
       await pump;
       heartbeat.stop();
-      if (mode.receiver !== undefined) this.#awaitingAcks.handBack(mode.receiver, (m) => this.#settle(m, 0));
-      // Pulled but never handed out: back to the server at once.
-      for (const m of this.#inbox.splice(0)) this.#settle(m, 0);
+      const delayMs = this.#handBackDelayMs;
+      if (mode.receiver !== undefined) this.#awaitingAcks.handBack(mode.receiver, (m) => this.#settle(m, delayMs));
+      // Pulled but never handed out: back to the server, for the group's next reader.
+      for (const m of puller.inbox.splice(0)) this.#settle(m, delayMs);
     }
   }
 
@@ -279,91 +284,6 @@ export class JetStreamConsumer extends Consumer {
     this.outcomes.next({ type: "assigned", partitions: this.assignment, generation: 0 });
   }
 
-  /**
-   * Keeps up to `maxPollRecords` messages pulled ahead of the handler, so one pull's round
-   * trip overlaps the handling of the previous one.
-   */
-  async #pump(signal: AbortSignal): Promise<void> {
-    const { clock, maxPollRecords, pollIntervalMs } = this.config;
-    const expires = Math.max(MIN_EXPIRES_MS, pollIntervalMs);
-    while (!signal.aborted) {
-      const room = maxPollRecords - this.#inbox.length;
-      if (room <= 0) {
-        await this.#wait(signal);
-        continue;
-      }
-      try {
-        const messages = await this.#consumer!.fetch({ max_messages: room, expires });
-        this.#fetching = messages;
-        if (signal.aborted) messages.stop();
-        for await (const m of messages) {
-          this.#inHand.add(m);
-          this.#inbox.push(m);
-          this.#wake();
-        }
-      } catch (error) {
-        if (signal.aborted) return;
-        const typed = this.#typed(error);
-        if (
-          typed instanceof UnknownTopicError || typed instanceof UnknownMemberIdError ||
-          typed instanceof TransportClosedError
-        ) {
-          this.#pumpFailure = typed;
-          this.#wake();
-          return;
-        }
-        // A dropped connection or a slow server: the client reconnects; pull again shortly.
-        await sleep(clock, Math.max(pollIntervalMs, 50));
-      } finally {
-        this.#fetching = null;
-      }
-    }
-  }
-
-  /** Waits for pulled messages and takes them all. Empty when the reader stopped. */
-  async #take(signal: AbortSignal): Promise<JsMsg[]> {
-    while (this.#inbox.length === 0) {
-      if (this.#pumpFailure !== null) throw this.#pumpFailure;
-      if (signal.aborted) return [];
-      this.send("IDLE");
-      await this.#wait(signal);
-      this.send("WAKE");
-    }
-    const taken = this.#inbox.splice(0);
-    this.#wake();
-    return taken;
-  }
-
-  /** Resolves at the next {@link #wake} or when `signal` aborts. */
-  #wait(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        signal.removeEventListener("abort", done);
-        this.#notify = null;
-        resolve();
-      };
-      this.#notify = done;
-      if (signal.aborted) done();
-      else signal.addEventListener("abort", done, { once: true });
-    });
-  }
-
-  #wake(): void {
-    this.#notify?.();
-  }
-
-  /** Tells the server, every `heartbeatIntervalMs`, that the messages in hand are being worked on. */
-  #heartbeat(): { stop(): void } {
-    const { clock, heartbeatIntervalMs } = this.config;
-    let timer: unknown;
-    const beat = (): void => {
-      for (const m of this.#inHand) m.working();
-      timer = clock.setTimeout(beat, heartbeatIntervalMs);
-    };
-    timer = clock.setTimeout(beat, heartbeatIntervalMs);
-    return { stop: () => clock.clearTimeout(timer) };
-  }
-
   // ---- handling ----------------------------------------------------------------------
 
   async #handle(taken: JsMsg[], mode: Mode, signal: AbortSignal): Promise<void> {
@@ -378,10 +298,11 @@ export class JetStreamConsumer extends Consumer {
     }
     const acked: JsMsg[] = [];
     for (const delivery of this.#deliveries(messages, mode)) {
-      // A stopped reader hands back what it has not started; under before-processing that
-      // is acked already, so it is handled to the end, as on an offset log.
-      if (signal.aborted && this.config.commit !== "before-processing") {
-        this.#again(delivery, 0);
+      // A stopped reader hands out nothing more: `run()` stops after the record in hand. What
+      // it had not started comes again, except under before-processing: that was acked before
+      // it was handed out, so it is not read again (at-most-once), as on an offset log.
+      if (signal.aborted) {
+        if (this.config.commit !== "before-processing") this.#again(delivery, this.#handBackDelayMs);
         continue;
       }
       const handled = await this.#deliver(delivery, mode, signal);
@@ -440,6 +361,10 @@ export class JetStreamConsumer extends Consumer {
     const writes: Promise<RecordMetadata>[] = [];
     let abandoned = false;
     for (const unit of delivery.units) {
+      // Stopped between two records of one message (batch framing): as between two messages.
+      // The message comes again whole, its handled records too (at-least-once; under
+      // idempotent their writes have the same ids).
+      if (signal.aborted) return commit === "before-processing" ? false : this.#again(delivery, this.#handBackDelayMs);
       const context = this.#context(signal, commit === "idempotent" ? this.#output(unit[0]!, writes) : null);
       try {
         await this.invoke(mode, unit, context);
@@ -450,7 +375,7 @@ export class JetStreamConsumer extends Consumer {
           continue;
         }
         // A reader that stopped mid-record (for-await's return) interrupts it: not a failure to count.
-        if (signal.aborted) return this.#again(delivery, 0);
+        if (signal.aborted) return this.#again(delivery, this.#handBackDelayMs);
         const deliveries = unit[0]!.deliveries;
         if (deliveries < this.config.maxDeliveries) {
           for (const record of unit) this.outcomes.next({ type: "redelivered", record, error });
@@ -550,13 +475,23 @@ export class JetStreamConsumer extends Consumer {
     return { generation: 0, tx: null, output, signal };
   }
 
+  /**
+   * How long a message handed back by a stopped reader waits before it comes again. Not 0: the
+   * reader's last pull request stays open at the server until it expires (a pull cannot be
+   * withdrawn), and a message nak'ed at once would be delivered into it, to nobody, and come
+   * again only after `ack_wait`. Past the pull's expiry it goes to the group's next reader.
+   */
+  get #handBackDelayMs(): number {
+    return this.#puller.expiresMs + HAND_BACK_MARGIN_MS;
+  }
+
   // ---- acks --------------------------------------------------------------------------
 
   /** Acks and waits for the server's confirmation; false if it did not come (the ack may or may not have landed). */
   async #ackAck(m: JsMsg): Promise<boolean> {
-    this.#inHand.delete(m);
+    this.#puller.inHand.delete(m);
     try {
-      return await m.ackAck({ timeout: this.config.requestTimeout });
+      return await m.ackAck({ timeout: Math.min(this.config.requestTimeout, ACK_ACK_TIMEOUT_MS) });
     } catch {
       return false;
     }
@@ -564,7 +499,7 @@ export class JetStreamConsumer extends Consumer {
 
   /** Acks (`delayMs` null) or naks a message, without waiting. */
   #settle(m: JsMsg, delayMs: number | null): void {
-    this.#inHand.delete(m);
+    this.#puller.inHand.delete(m);
     if (delayMs === null) m.ack();
     else m.nak(delayMs > 0 ? delayMs : undefined);
   }
@@ -613,8 +548,4 @@ export class JetStreamConsumer extends Consumer {
         return this.#access.typed(error);
     }
   }
-}
-
-function nameOf(error: unknown): string {
-  return error instanceof Error ? error.name : "";
 }

@@ -17,10 +17,17 @@
  *
  * @module
  */
-import { jetstream, type JetStreamClient, type JetStreamManager, type PubAck, StorageType } from "@nats-io/jetstream";
+import {
+  jetstream,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstreamManager,
+  type PubAck,
+  StorageType,
+} from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import {
-  AcktorError,
+  type AcktorError,
   ConfigError,
   DisconnectedError,
   errorToWire,
@@ -54,6 +61,8 @@ import { integerIn, isObject, rejectUnknownKeys } from "../../validate.ts";
 import { frameOffset, splitFrameOffset } from "./frame.ts";
 import { type JetStreamAccess, JetStreamConsumer, type OutgoingRecord } from "./jetstream-consumer.ts";
 import { frameMessage, type Framing, recordMessage, recordsOf, storedMessage } from "./message.ts";
+import { isNoResponders, nameOf, typedNatsError, unansweredPublish } from "./nats-errors.ts";
+import { Window } from "./publish-window.ts";
 
 /** A topic on JetStream. */
 export interface NatsTopicConfig {
@@ -76,6 +85,12 @@ export interface TopicShape {
 
 const DESCRIPTION_PREFIX = "acktor:";
 const MAX_PRODUCER_ID = 2 ** 48;
+/**
+ * How long the question "does this stream exist?" may take after a "no responders". Short:
+ * it runs while a produce request waits, and an API that does not answer in time is itself
+ * recovering (retriable).
+ */
+const PROBE_TIMEOUT_MS = 2_000;
 
 /** The JetStream stream that holds `topic`. Injective: `_` and `.` are escaped, as stream names may not hold dots. */
 export function streamName(topic: string): string {
@@ -109,6 +124,10 @@ export class NatsTransport implements ConsumerHost {
   readonly #access: JetStreamAccess;
   #connected = true;
   #closed = false;
+  /** Per topic, the question in flight after a "no responders" (see {@link #publishFailed}). */
+  readonly #probes = new Map<string, Promise<AcktorError>>();
+  /** A manager with a short timeout, for those questions. */
+  #probeManager: Promise<JetStreamManager> | null = null;
 
   /** @internal use `connectNats`. */
   constructor(nc: NatsConnection, jsm: JetStreamManager, server: string, publishWindow: number) {
@@ -238,7 +257,9 @@ export class NatsTransport implements ConsumerHost {
           );
       }
     } catch (error) {
-      const typed = this.#typed(error);
+      const typed = request.api === "produce"
+        ? await this.#publishFailed(request.topic, request.partition, error)
+        : this.#typed(error);
       // The transport's own failures reject, as the Transport contract says; only the
       // engine's answers travel as data.
       if (
@@ -433,7 +454,7 @@ export class NatsTransport implements ConsumerHost {
       });
       return { topic, partition, offset: shape.framing === "batch" ? frameOffset(ack.seq, 0) : ack.seq };
     } catch (error) {
-      throw this.#typed(error);
+      throw await this.#publishFailed(topic, partition, error);
     }
   }
 
@@ -462,61 +483,41 @@ export class NatsTransport implements ConsumerHost {
     }
   }
 
-  /**
-   * NATS errors in acktor's terms. Timeouts and dropped connections keep their meaning
-   * ("may or may not have been applied", retriable); the rest name the server and the cause.
-   */
+  /** NATS errors in acktor's terms (see `nats-errors.ts`). */
   #typed(error: unknown): AcktorError {
-    if (error instanceof AcktorError) return error;
-    const name = nameOf(error);
-    const message = error instanceof Error ? error.message : String(error);
-    if (this.#closed) return new TransportClosedError();
-    if (name === "TimeoutError") return new RequestTimedOutError(0, `${this.server}: no answer in time (${message})`);
-    if (
-      name === "ConnectionError" || name === "ClosedConnectionError" || name === "DrainingConnectionError" ||
-      name === "NoRespondersError"
-    ) {
-      const typed = new DisconnectedError();
-      (typed as { cause?: unknown }).cause = error;
-      return typed;
-    }
-    if (name === "JetStreamNotEnabled") {
-      return new AcktorError(
-        "ENGINE_UNAVAILABLE",
-        `${this.server}: ${message} (no stream takes this subject, or JetStream is off)`,
-        { cause: error },
+    return typedNatsError(error, this.server, this.#closed);
+  }
+
+  /**
+   * A publish to `topic` failed with `error`: typed, and a "no responders" explained by asking
+   * the server whether the stream exists (`unansweredPublish`). One question per topic at a
+   * time: a burst of batches failing together shares it. A stream found gone also forgets the
+   * topic's shape, so that a topic created again is learned afresh.
+   */
+  #publishFailed(topic: string, partition: number, error: unknown): Promise<AcktorError> {
+    if (!this.#closed && nameOf(error) === "TimeoutError") {
+      // Named, since the last attempt's error is what a failed record reports.
+      const typed = new RequestTimedOutError(
+        0,
+        `${this.server}: no answer in time from "${topic}.${partition}" (topic "${topic}")`,
       );
+      (typed as { cause?: unknown }).cause = error;
+      return Promise.resolve(typed);
     }
-    return new AcktorError("INTERNAL", `${this.server}: ${name}: ${message}`, { cause: error });
+    if (this.#closed || !isNoResponders(error)) return Promise.resolve(this.#typed(error));
+    let asking = this.#probes.get(topic);
+    if (asking === undefined) {
+      const where = { server: this.server, topic, stream: streamName(topic), subject: `${topic}.${partition}` };
+      this.#probeManager ??= jetstreamManager(this.#nc, { timeout: PROBE_TIMEOUT_MS, checkAPI: false });
+      asking = this.#probeManager
+        .then((probe) => unansweredPublish(probe, where, error))
+        .then((typed) => {
+          if (typed instanceof UnknownTopicError) this.#shapes.delete(topic);
+          return typed;
+        }, (failed: unknown) => this.#typed(failed))
+        .finally(() => this.#probes.delete(topic));
+      this.#probes.set(topic, asking);
+    }
+    return asking;
   }
-}
-
-/** A counting semaphore without a promise on the fast path. */
-class Window {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.#free = size;
-  }
-
-  tryAcquire(): boolean {
-    if (this.#free === 0) return false;
-    this.#free--;
-    return true;
-  }
-
-  acquire(): Promise<void> {
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#free++;
-  }
-}
-
-function nameOf(error: unknown): string {
-  return error instanceof Error ? error.name !== "Error" ? error.name : error.constructor.name : typeof error;
 }

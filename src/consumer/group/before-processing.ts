@@ -14,10 +14,16 @@ export async function commitBeforeProcessing(host: StrategyHost, { cursor, next 
   return true;
 }
 
-/** Hands out a committed batch: a failing unit is dead-lettered, or reported `failed`; it never comes again. */
+/**
+ * Hands out a committed batch: a failing unit is dead-lettered, or reported `failed`; it never
+ * comes again. A stopped reader (`signal` aborted) is handed nothing more: `run()` stops after
+ * the record in hand, as under every strategy. The rest of the batch was committed before it
+ * was handed out, so it is not read again: at-most-once allows losing it, never handling it twice.
+ */
 export async function processCommitted(host: StrategyHost, { units }: Fetch, mode: Mode, signal: AbortSignal) {
   const context = host.context(null, signal);
   for (const unit of units) {
+    if (signal.aborted) return;
     try {
       await host.invoke(mode, unit, context);
       host.reportProcessed(unit);
