@@ -10,14 +10,25 @@ export interface TcpProxy {
   readonly port: number;
   /** Destroys every open connection now; returns how many there were. */
   cutAll(): number;
+  /**
+   * A lasting cut: destroys every open connection (returns how many) and destroys each new
+   * one as it arrives, until {@link TcpProxy.unblock}. What a partition looks like to both sides.
+   */
+  block(): number;
+  /** Lets connections through again after {@link TcpProxy.block}. */
+  unblock(): void;
+  /** Whether the proxy is blocked. */
+  readonly blocked: boolean;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<[net.Socket, net.Socket]>();
+  let blocked = false;
   const server = net.createServer((client) => {
     // Errors from cut sockets are expected; an unhandled 'error' would end the process.
     client.on("error", () => {});
+    if (blocked) return void client.destroy();
     const upstream = net.createConnection(target.port, target.host);
     upstream.on("error", () => {});
     client.setNoDelay(true);
@@ -38,16 +49,27 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
   });
+  const cutAll = (): number => {
+    const n = pairs.size;
+    for (const [client, upstream] of pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    pairs.clear();
+    return n;
+  };
   return {
     port: (server.address() as net.AddressInfo).port,
-    cutAll() {
-      const n = pairs.size;
-      for (const [client, upstream] of pairs) {
-        client.destroy();
-        upstream.destroy();
-      }
-      pairs.clear();
-      return n;
+    cutAll,
+    block() {
+      blocked = true;
+      return cutAll();
+    },
+    unblock() {
+      blocked = false;
+    },
+    get blocked() {
+      return blocked;
     },
     close: () =>
       new Promise<void>((resolve) => {
