@@ -11,11 +11,7 @@
  */
 import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { connectNats, type Framing, type NatsTransport, streamName } from "../src/adapters/nats/index.ts";
 import { splitFrameOffset } from "../src/adapters/nats/frame.ts";
 import {
@@ -33,6 +29,7 @@ import {
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { dec, readAll, server, SKIP, uniqueTopic, URL } from "./helpers/nats.ts";
+import { freePorts, NatsProcess, poll, removeDir, tempDir } from "./helpers/nats-process.ts";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -138,36 +135,25 @@ test("a stream that never answers again fails when the policy runs out, with a r
 
 // ---- 2. connectNats waits for JetStream ------------------------------------------------
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 /** A nats-server of this test's own (never 4222), listening once this resolves; kill it with `stop`. */
 async function ownServer(port: number, jetStream: boolean) {
-  const dir = mkdtempSync(join(tmpdir(), "acktor-edge-"));
-  const args = ["-a", "127.0.0.1", "-p", String(port), ...(jetStream ? ["-js", "-sd", dir] : [])];
-  const child = spawn("nats-server", args, { stdio: "ignore" });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.once("error", () => {});
-  for (let i = 0;; i++) {
-    const up = await new Promise<boolean>((resolve) => {
+  const dir = tempDir("edge");
+  const server = new NatsProcess({
+    name: `edge-${port}`,
+    dir,
+    config: `listen: 127.0.0.1:${port}\n${jetStream ? `jetstream { store_dir: "${dir}" }\n` : ""}`,
+  });
+  server.start();
+  await poll(`nats-server on port ${port}`, () =>
+    new Promise<boolean>((resolve) => {
       const s = net.createConnection(port, "127.0.0.1");
       s.once("connect", () => (s.destroy(), resolve(true)));
       s.once("error", () => resolve(false));
-    });
-    if (up) break;
-    if (i > 100) throw new Error(`nats-server ${args.join(" ")} did not listen within 5 s`);
-    await sleep(50);
-  }
+    }), { within: 5_000, step: 50, describe: () => server.logTail() });
   return {
     async stop() {
-      if (child.exitCode === null) process.kill(child.pid!, "SIGKILL");
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
+      await server.kill("SIGKILL");
+      removeDir(dir);
     },
   };
 }
@@ -176,7 +162,7 @@ test("connectNats waits up to timeoutMs for JetStream to answer (a server withou
   deadlineMs: 30_000,
 }, async () => {
   if (SKIP) return;
-  const port = await freePort();
+  const port = (await freePorts(1))[0]!;
   let current = await ownServer(port, false);
   let nats: NatsTransport | null = null;
   try {
@@ -204,7 +190,7 @@ test(
   { deadlineMs: 20_000 },
   async () => {
     if (SKIP) return;
-    const port = await freePort();
+    const port = (await freePorts(1))[0]!;
     const own = await ownServer(port, false);
     try {
       const started = Date.now();
