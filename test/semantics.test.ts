@@ -11,7 +11,15 @@ import {
   RequestTimedOutError,
   UndeliveredRecordsError,
 } from "../src/index.ts";
-import { assertWaitsMatchLog, idsHitBy, idsWhere, produceThroughChaos, type Run } from "./helpers/reconcile.ts";
+import { assertWaitsMatchLog, idsHitBy, produceThroughChaos, type Run } from "./helpers/reconcile.ts";
+import {
+  assertHolds,
+  atLeastOnce as atLeastOnceHolds,
+  atMostOnce as atMostOnceHolds,
+  lossesReported,
+  orderKept,
+  reportsMatchLog,
+} from "./helpers/history.ts";
 
 const patient = atLeastOnce({ maxRetries: 100, initialDelay: 1, maxDelay: 50, timeout: 1_000_000, strategy: "fixed" });
 
@@ -27,8 +35,8 @@ test("at-most-once with dropped requests: the lost records are exactly those dro
   });
   const dropped = sorted(idsHitBy(run, "drop-request"));
   assert.ok(dropped.length > 100, `the seed must actually drop something (dropped ${dropped.length})`);
-  assert.equal(idsWhere(run, (n) => n > 1), [], "no record is duplicated");
-  assert.equal(idsWhere(run, (n) => n === 0), dropped, "lost = exactly the records whose request was dropped");
+  assertHolds(run.report, atMostOnceHolds);
+  assert.equal(run.report.lost, dropped, "lost = exactly the records whose request was dropped");
   assert.is(run.transport.stats.droppedRequests, run.faults.filter((f) => f.kind === "drop-request").length);
   // Never retried: one request per batch.
   assert.is(run.producer.stats.retries, 0);
@@ -53,7 +61,8 @@ test("at-most-once with dropped responses: records land once, wait() still repor
     faults: { dropResponse: 0.05 },
     config: { deliverySemantic: atMostOnce(), batchSize: 400 },
   });
-  assert.equal(idsWhere(run, (n) => n !== 1), [], "every record exactly once: nothing was resent");
+  assertHolds(run.report, atMostOnceHolds);
+  assert.equal(run.report.lost, [], "every record exactly once: nothing was resent");
   assert.equal(
     sorted(run.waits.flatMap((w, id) => (w instanceof Error ? [id] : []))),
     sorted(idsHitBy(run, "drop-response")),
@@ -66,11 +75,10 @@ test("at-least-once with dropped requests and responses: nothing lost, duplicate
     faults: { dropRequest: 0.05, dropResponse: 0.05 },
     config: { deliverySemantic: patient, batchSize: 400 },
   });
-  assert.equal(idsWhere(run, (n) => n === 0), [], "no record is lost");
+  assertHolds(run.report, atLeastOnceHolds());
   const lostAcks = idsHitBy(run, "drop-response");
   assert.ok(lostAcks.length > 100, "the seed must actually lose acks");
-  const duplicates = run.copies.reduce((sum, n) => sum + n - 1, 0);
-  assert.is(duplicates, lostAcks.length, "each lost ack re-appends its batch once");
+  assert.is(run.report.extraCopies, lostAcks.length, "each lost ack re-appends its batch once");
   assert.ok(run.producer.stats.retries > 0);
   assert.ok(run.waits.every((w) => !(w instanceof Error)), "every wait() resolves");
   assert.ok(run.outcomes.every((o) => o.status === "delivered"));
@@ -86,8 +94,8 @@ test("at-least-once survives disconnects and duplicated requests without loss", 
     config: { deliverySemantic: patient, batchSize: 400 },
   });
   assert.ok(run.transport.stats.disconnects > 5);
-  assert.equal(idsWhere(run, (n) => n === 0), [], "no record is lost");
-  assert.ok(idsWhere(run, (n) => n > 1).length > 0, "lost acks and retransmissions duplicate");
+  assertHolds(run.report, atLeastOnceHolds());
+  assert.ok(run.report.duplicated.length > 0, "lost acks and retransmissions duplicate");
   assertWaitsMatchLog(run);
 });
 
@@ -102,7 +110,8 @@ test("exhausted policies: the failed outcomes are exactly the records missing fr
     run.outcomes.flatMap((o) => (o.status === "failed" ? [Number(new TextDecoder().decode(o.value).slice(1))] : [])),
   );
   assert.ok(failed.length > 0, "the seed must exhaust some policies");
-  assert.equal(failed, idsWhere(run, (n) => n === 0));
+  assert.equal(failed, run.report.lost);
+  assertHolds(run.report, atLeastOnceHolds({ policyLasts: false }), lossesReported, reportsMatchLog);
   for (const id of failed) {
     const error = run.waits[id] as DeliveryFailedError;
     assert.instance(error, DeliveryFailedError);
@@ -123,10 +132,13 @@ test("a record is never missing without a failed outcome, even when lost acks ma
     config: { deliverySemantic: stingy, batchSize: 400 },
   });
   const failed = new Set(run.waits.flatMap((w, id) => (w instanceof Error ? [id] : [])));
-  const missing = idsWhere(run, (n) => n === 0);
-  assert.ok(missing.length > 0);
-  assert.ok(missing.every((id) => failed.has(id)), "every missing record reported failure");
-  assert.ok([...failed].some((id) => run.copies[id]! > 0), "a failed batch whose ack was lost can still be in the log");
+  assert.ok(run.report.lost.length > 0);
+  assert.ok(run.report.lost.every((id) => failed.has(id)), "every missing record's wait() reported failure");
+  assertHolds(run.report, atLeastOnceHolds({ policyLasts: false }), lossesReported, reportsMatchLog);
+  assert.ok(
+    [...failed].some((id) => run.report.copies(id) > 0),
+    "a failed batch whose ack was lost can still be in the log",
+  );
 });
 
 test("the policy timeout bounds all attempts: no attempt starts after it", async () => {
@@ -167,12 +179,7 @@ test("with one request in flight per partition, at-least-once keeps each key's o
     faults: { dropRequest: 0.05, dropResponse: 0.05 },
     config: { deliverySemantic: patient, batchSize: 400, maxInFlight: 1 },
   });
-  for (const log of run.logs) {
-    const firsts: number[] = [];
-    const seen = new Set<number>();
-    for (const id of log) if (!seen.has(id)) (seen.add(id), firsts.push(id));
-    assert.equal(firsts, [...firsts].sort((x, y) => x - y));
-  }
+  assertHolds(run.report, atLeastOnceHolds(), orderKept, reportsMatchLog);
 });
 
 test.run();

@@ -16,13 +16,11 @@ import {
   type RecordOutcome,
   VirtualClock,
 } from "../../src/index.ts";
-import * as assert from "uvu/assert";
-
-const decoder = new TextDecoder();
+import { assertHolds, History, type HistoryReport, idOf, reportsMatchLog } from "./history.ts";
 
 /** Record `i` carries the value `r<i>`; this reads `i` back. */
 export function recordId(value: Uint8Array): number {
-  return Number(decoder.decode(value).slice(1));
+  return idOf(value);
 }
 
 export interface Run {
@@ -41,6 +39,8 @@ export interface Run {
   readonly logs: number[][];
   /** Whatever `flush()` rejected with, if it did. */
   readonly flushError: unknown;
+  /** The history checker's report on the run: sends, `outcomes$` and `wait()`, the log read back. */
+  readonly report: HistoryReport;
 }
 
 export interface RunOptions {
@@ -75,14 +75,19 @@ export async function produceThroughChaos(options: RunOptions): Promise<Run> {
   );
   const waits = await Promise.all(outputs.map((o) => o.wait().catch((error: Error) => error)));
 
-  const copies = new Array<number>(records).fill(0);
+  const history = new History(`seed ${options.seed}`);
+  for (let i = 0; i < records; i++) history.send(i, { key: key(i), partition: outputs[i]!.partition });
+  for (const outcome of outcomes) history.outcome(recordId(outcome.value), outcome);
+  waits.forEach((wait, id) => history.outcome(id, wait));
   const logs: number[][] = [];
   for (let p = 0; p < (options.partitions ?? 4); p++) {
-    const ids = broker.read("events", p, { isolation: "read-uncommitted" }).map((r) => recordId(r.value));
-    for (const id of ids) copies[id]!++;
-    logs.push(ids);
+    const read = broker.read("events", p, { isolation: "read-uncommitted" });
+    for (const r of read) history.read(recordId(r.value), p, r.offset);
+    logs.push(read.map((r) => recordId(r.value)));
   }
-  return { broker, clock, transport, producer, outputs, waits, outcomes, faults, copies, logs, flushError };
+  const report = history.check();
+  const copies = Array.from({ length: records }, (_, id) => report.copies(id));
+  return { broker, clock, transport, producer, outputs, waits, outcomes, faults, copies, logs, flushError, report };
 }
 
 /** Record ids carried by the produce requests that met a given fault. */
@@ -97,14 +102,10 @@ export function idsWhere(run: Run, pred: (copies: number) => boolean): number[] 
   return run.copies.flatMap((n, id) => (pred(n) ? [id] : []));
 }
 
-/** Every resolved wait() points at a log slot holding that very record, and no two share one. */
+/**
+ * Every resolved wait() (and every delivered outcome) points at a log slot holding that very
+ * record, and no two share one.
+ */
 export function assertWaitsMatchLog(run: Run): void {
-  const seen = new Set<string>();
-  run.waits.forEach((result, id) => {
-    if (result instanceof Error) return;
-    const slot = `${result.partition}:${result.offset}`;
-    assert.not.ok(seen.has(slot), `two records resolved to ${slot}`);
-    seen.add(slot);
-    assert.is(run.logs[result.partition]![result.offset], id, `record ${id} resolved to ${slot}`);
-  });
+  assertHolds(run.report, reportsMatchLog);
 }
