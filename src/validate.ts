@@ -43,6 +43,15 @@ export function rejectUnknownKeys(input: object, known: readonly string[], field
   }
 }
 
+/**
+ * An options object whose keys are all known, or a {@link ConfigError} naming `field` (not an
+ * object) or the unknown key.
+ */
+export function checkOptions(input: unknown, known: readonly string[], field: string): asserts input is object {
+  if (!isObject(input)) throw new ConfigError(field, `expected an object, got ${describe(input)}`);
+  rejectUnknownKeys(input, known, field);
+}
+
 /** An integer from `min` to `max`, or a {@link ConfigError} naming `field`. */
 export function integerIn(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {

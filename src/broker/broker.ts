@@ -43,7 +43,7 @@ import { Partition, type PartitionState } from "./partition.ts";
 import { wireColumn, wireInteger, wireString } from "./request-fields.ts";
 import { validateTopicName } from "./topic-name.ts";
 import { TransactionCoordinator, type TransactionSnapshot } from "./transaction-coordinator.ts";
-import { describe, integerIn, isClock, isObject, rejectUnknownKeys } from "../validate.ts";
+import { checkOptions, describe, integerIn, isClock, isObject } from "../validate.ts";
 
 /** Broker-wide settings. */
 export interface BrokerOptions {
@@ -74,12 +74,6 @@ export interface TopicConfig {
 const MiB = 1024 * 1024;
 const BROKER_OPTIONS = ["clock", "maxRecordBytes", "maxBatchBytes", "replicaLagTimeMaxMs", "transactionTimeoutMaxMs"];
 const TOPIC_OPTIONS = ["partitions", "replicationFactor", "replicaLagMs", "minInsyncReplicas"];
-
-/** An options object with only known keys: a misspelt one would otherwise mean "the default". */
-function checkOptions(options: unknown, known: readonly string[], field: string): void {
-  if (!isObject(options)) throw new ConfigError(field, `expected an options object, got ${describe(options)}`);
-  rejectUnknownKeys(options, known, field);
-}
 
 /**
  * A complete broker in the calling process: topics of partitions with replicas, an ISR and a

@@ -7,7 +7,7 @@
  */
 
 import { ConfigError } from "../errors.ts";
-import { describe, isObject, rejectUnknownKeys } from "../validate.ts";
+import { checkOptions, describe } from "../validate.ts";
 
 /**
  * How the delay between retries grows (Fluvio's strategies, with tokio-retry's semantics):
@@ -68,10 +68,7 @@ const KEYS = Object.keys(DEFAULT_RETRY_POLICY) as readonly (keyof RetryPolicy)[]
  */
 export function retryPolicy(input?: Partial<RetryPolicy>, field = "retry"): RetryPolicy {
   if (input === undefined) return DEFAULT_RETRY_POLICY;
-  if (!isObject(input)) {
-    throw new ConfigError(field, `expected an object, got ${describe(input)}`);
-  }
-  rejectUnknownKeys(input, KEYS, field);
+  checkOptions(input, KEYS, field);
 
   // Each field is read once, so a getter cannot hand validation one value and the policy another.
   const values = new Map<keyof RetryPolicy, unknown>(KEYS.map((key) => [key, input[key]]));

@@ -14,7 +14,7 @@ import { EventEmitter } from "eventemitter3";
 import { type RandomGenerator, xoroshiro128plus } from "pure-rand";
 import { ConfigError, DisconnectedError, TransportClosedError } from "../errors.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
-import { describe, isClock, isObject, rejectUnknownKeys } from "../validate.ts";
+import { checkOptions, describe, isClock, isObject, rejectUnknownKeys } from "../validate.ts";
 import { Correlator } from "./correlator.ts";
 import type { Request, ResponseFor } from "./protocol.ts";
 import type { RequestOptions, Transport } from "./transport.ts";
@@ -201,8 +201,7 @@ const WARM_UP_DRAWS = 16;
  *   unknown or of the wrong type or range.
  */
 export function chaos(transport: Transport, options: ChaosOptions): ChaosTransport {
-  if (!isObject(options)) throw new ConfigError("chaos", `expected an object, got ${describe(options)}`);
-  rejectUnknownKeys(options, OPTION_KEYS, "chaos");
+  checkOptions(options, OPTION_KEYS, "chaos");
   const seed: unknown = options.seed;
   if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {
     throw new ConfigError("chaos.seed", `expected a (safe) integer, got ${describe(seed)}`);
