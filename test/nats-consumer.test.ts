@@ -24,18 +24,8 @@ import {
 } from "../src/index.ts";
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import {
-  copiesOf,
-  dec,
-  dupOf,
-  lostOf,
-  proxyToServer,
-  readAll,
-  server,
-  SKIP,
-  uniqueTopic,
-  URL,
-} from "./helpers/nats.ts";
+import { History, idOf } from "./helpers/history.ts";
+import { dec, proxyToServer, readAll, server, SKIP, uniqueTopic, URL } from "./helpers/nats.ts";
 
 const PARTITIONS = 3;
 /** AckWait: how long a crashed member's messages wait before they come again. */
@@ -136,9 +126,14 @@ async function lives(
   return { crashes: crashed, cuts };
 }
 
+/** What the history checker makes of `count` inputs and the values handled (or written) for them. */
 function tally(values: string[], count: number): { lost: number; duplicates: number } {
-  const copies = copiesOf(values, count);
-  return { lost: lostOf(copies), duplicates: dupOf(copies) };
+  const history = new History(`NATS consumer, ${count} records`);
+  for (let i = 0; i < count; i++) history.send(i);
+  values.forEach((value, at) => history.read(idOf(value), 0, at));
+  const report = history.check();
+  assert.equal(report.phantom, [], "nothing handled that was never sent");
+  return { lost: report.lost.length, duplicates: report.extraCopies };
 }
 
 if (SKIP) {

@@ -426,10 +426,48 @@ export class NatsCluster implements AsyncDisposable {
     }, this.#poll(options));
   }
 
+  /**
+   * Asks the stream's leader to step down, and waits until another running node leads it.
+   * nats-server 2.9 takes no preferred successor, so the new leader is the election's choice.
+   */
+  async stepDown(stream: string, options: WaitOptions = {}): Promise<NatsNode> {
+    const leader = await this.streamLeader(stream, options);
+    await poll(`stream ${stream} to accept a leader step-down`, async () => {
+      const node = this.#nodes.find((n) => n.running && !this.#cut.has(n.index))!;
+      return await this.#withConnection(node, async (nc) => {
+        const reply = await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, {
+          timeout: API_TIMEOUT_MS,
+        });
+        const answer = reply.json<{ success?: boolean; error?: { description?: string } }>();
+        if (!answer.success) throw new Error(answer.error?.description ?? "step-down refused");
+        return true;
+      });
+    }, this.#poll(options));
+    return await this.streamLeader(stream, { ...options, not: leader });
+  }
+
+  /**
+   * Steps the streams' leaders down until one node leads them all (a fault then hits every
+   * stream's leader at once), and returns that node.
+   */
+  async alignLeaders(streams: readonly string[], options: WaitOptions = {}): Promise<NatsNode> {
+    const first = await this.streamLeader(streams[0]!, options);
+    for (const stream of streams.slice(1)) {
+      let leader = await this.streamLeader(stream, options);
+      for (let tries = 0; leader !== first; tries++) {
+        if (tries >= 20) throw new Error(`stream ${stream} would not move its leader to ${first.name}`);
+        leader = await this.stepDown(stream, options);
+      }
+    }
+    return first;
+  }
+
   /** Per node, how its replica of the stream stands, as the stream leader reports it. */
   async replicas(stream: string, via?: NodeRef): Promise<ReplicaState[]> {
     const info = await this.streamInfo(stream, via);
     const out: ReplicaState[] = [];
+    // A single server's stream has no cluster info: the server is its only, current, replica.
+    if (this.size === 1) return [{ node: this.#nodes[0]!, leader: true, current: true, offline: false, lag: 0 }];
     if (info.cluster?.leader) {
       out.push({ node: this.#node(info.cluster.leader), leader: true, current: true, offline: false, lag: 0 });
     }

@@ -53,13 +53,3 @@ export async function readAll(
     offset = answer.nextOffset;
   }
 }
-
-/** Per record id (the number in a value like "r17" or "out-17"), how many copies `values` holds. */
-export function copiesOf(values: readonly string[], count: number): number[] {
-  const copies = new Array<number>(count).fill(0);
-  for (const v of values) copies[Number(v.replace(/^\D+/, ""))]!++;
-  return copies;
-}
-
-export const lostOf = (copies: readonly number[]): number => copies.filter((n) => n === 0).length;
-export const dupOf = (copies: readonly number[]): number => copies.reduce((s, n) => s + Math.max(0, n - 1), 0);

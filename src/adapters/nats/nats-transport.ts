@@ -63,6 +63,7 @@ import { type JetStreamAccess, JetStreamConsumer, type OutgoingRecord } from "./
 import { frameMessage, type Framing, recordMessage, recordsOf, storedMessage } from "./message.ts";
 import { isNoResponders, nameOf, typedNatsError, unansweredPublish } from "./nats-errors.ts";
 import { Window } from "./publish-window.ts";
+import { PartitionTurns } from "./partition-turns.ts";
 
 /** A topic on JetStream. */
 export interface NatsTopicConfig {
@@ -111,6 +112,8 @@ export class NatsTransport implements ConsumerHost {
   readonly #shapes = new Map<string, Promise<TopicShape>>();
   /** Message framing: JetStream publishes awaiting their PubAck, across all requests. */
   readonly #window: Window;
+  /** Exactly-once publishes, in sequence order per partition. */
+  readonly #turns = new PartitionTurns();
   /**
    * Produce requests in flight, failed at once when the connection drops. Why: the client
    * silently drops what is published while it reconnects, so a request must not keep
@@ -312,20 +315,54 @@ export class NatsTransport implements ConsumerHost {
   async #produce(request: ProduceRequest, options: RequestOptions): Promise<ProduceResponse> {
     const shape = await this.#partitionShape(request);
     const subject = `${request.topic}.${request.partition}`;
-    const { keys, values, headers: recordHeaders, timestamps } = request;
-    const idempotent = request.producerId !== undefined;
-    const msgId = (sequence: number): string =>
-      `${request.producerId}.${request.epoch}.${request.partition}.${sequence}`;
     if (request.transactionalId !== undefined) {
       throw new UnsupportedError("transactions", "NATS JetStream has no multi-subject transactions");
     }
+    if (request.ack === false) {
+      this.#publishUnacked(subject, request, shape.framing);
+      return { ok: true, baseOffset: -1 };
+    }
+    if (request.producerId === undefined) return await this.#publishAcked(subject, request, shape.framing, options);
+    // Exactly-once: in sequence order, one publish chain per partition (see PartitionTurns).
+    return await this.#turns.run(
+      `${request.producerId}.${request.epoch}.${subject}`,
+      request.baseSequence!,
+      request.values.length,
+      () => this.#publishAcked(subject, request, shape.framing, options),
+    );
+  }
 
-    if (shape.framing === "batch") {
+  /** At-most-once: plain publishes, no PubAck awaited. */
+  #publishUnacked(subject: string, request: ProduceRequest, framing: Framing): void {
+    if (framing === "batch") {
+      const { data, headers } = frameMessage(request, -1);
+      this.#nc.publish(subject, data, { headers });
+      return;
+    }
+    const { keys, values, headers: recordHeaders, timestamps } = request;
+    for (let i = 0; i < values.length; i++) {
+      const { data, headers } = recordMessage(keys[i] ?? null, values[i]!, recordHeaders?.[i], timestamps?.[i]);
+      this.#nc.publish(subject, data, headers ? { headers } : undefined);
+    }
+  }
+
+  /**
+   * JetStream publishes whose PubAcks are awaited; with a producer id, each carries the
+   * message id of its sequence. An exactly-once batch in message framing goes one record at
+   * a time: two records in flight could land out of order (the first lost with a leader or
+   * a connection, the second stored), and a stored record cannot be moved back.
+   */
+  async #publishAcked(
+    subject: string,
+    request: ProduceRequest,
+    framing: Framing,
+    options: RequestOptions,
+  ): Promise<ProduceResponse> {
+    const idempotent = request.producerId !== undefined;
+    const msgId = (sequence: number): string =>
+      `${request.producerId}.${request.epoch}.${request.partition}.${sequence}`;
+    if (framing === "batch") {
       const { data, headers } = frameMessage(request, idempotent ? request.baseSequence! : -1);
-      if (request.ack === false) {
-        this.#nc.publish(subject, data, { headers });
-        return { ok: true, baseOffset: -1 };
-      }
       const ack = await this.#js.publish(subject, data, {
         headers,
         timeout: options.timeoutMs,
@@ -333,14 +370,7 @@ export class NatsTransport implements ConsumerHost {
       });
       return { ok: true, baseOffset: frameOffset(ack.seq, 0), ...(ack.duplicate ? { duplicate: true } : {}) };
     }
-
-    if (request.ack === false) {
-      for (let i = 0; i < values.length; i++) {
-        const { data, headers } = recordMessage(keys[i] ?? null, values[i]!, recordHeaders?.[i], timestamps?.[i]);
-        this.#nc.publish(subject, data, headers ? { headers } : undefined);
-      }
-      return { ok: true, baseOffset: -1 };
-    }
+    const { keys, values, headers: recordHeaders, timestamps } = request;
     // Records go out in order, at most `publishWindow` awaiting PubAcks across the whole
     // connection: more in flight only adds latency (the server acks one message at a time).
     // Each PubAck is handled the moment it settles: a publish may fail while later ones still
@@ -350,12 +380,15 @@ export class NatsTransport implements ConsumerHost {
     let failure: unknown = null;
     const settled: Promise<void>[] = new Array(values.length);
     const connection = this.#connection;
-    for (let i = 0; i < values.length; i++) {
+    for (let i = 0; i < values.length && failure === null; i++) {
       if (!this.#window.tryAcquire()) await this.#window.acquire();
       if (this.#connection !== connection) {
         // The connection dropped mid-batch: publishing the rest could land them before the
         // lost ones. What went out before the drop is a prefix; the retry fills in the rest.
         this.#window.release();
+        failure = new DisconnectedError(
+          `${this.server}: the connection dropped after ${i} of ${values.length} records`,
+        );
         break;
       }
       const { data, headers } = recordMessage(keys[i] ?? null, values[i]!, recordHeaders?.[i], timestamps?.[i]);
@@ -373,6 +406,7 @@ export class NatsTransport implements ConsumerHost {
           (error: unknown) => void (failure ??= error),
         )
         .finally(() => this.#window.release());
+      if (idempotent) await settled[i];
     }
     await Promise.all(settled);
     // One lost PubAck fails the batch: the producer retries it whole, and message ids make the
@@ -404,7 +438,10 @@ export class NatsTransport implements ConsumerHost {
     sequence = Math.max(sequence, 1);
     const records: FetchedRecord[] = [];
     while (records.length < request.maxRecords && sequence <= lastSequence) {
-      const message = await this.#jsm.direct.getMessage(stream, { seq: sequence, next_by_subj: subject });
+      // The stream leader answers, not any replica as a direct get would: after a partition a
+      // replica can hold, for a while, other messages at the same sequences, and reads through it
+      // lost and duplicated acknowledged records (seen on a 3-node cluster).
+      const message = await this.#jsm.streams.getMessage(stream, { seq: sequence, next_by_subj: subject } as never);
       if (message === null || message.seq > lastSequence) {
         sequence = lastSequence + 1;
         index = 0;
