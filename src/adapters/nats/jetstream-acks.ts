@@ -44,3 +44,49 @@ export class AwaitingAcks {
     this.#messages.clear();
   }
 }
+
+/**
+ * Stream sequences whose acks the server confirmed (`ackAck`), remembered for `windowMs`.
+ * nats-server (2.9.10 at least) confirms an ack before its consumer's Raft group has stored
+ * it: when the consumer leader dies right after, the new leader never heard of the ack (or of
+ * the delivery) and delivers the message again, to the same member. Under before-processing
+ * that member must not hand it out twice. A forgotten ack comes back within an election plus
+ * `ack_wait`, so the window only needs to cover that; past it an ack is long replicated.
+ */
+export class ConfirmedAcks {
+  /** Per sequence, when its ack was last confirmed. */
+  readonly #seqs = new Map<number, number>();
+  /** In confirmation order, so expiry is a walk from the front. */
+  readonly #order: { seq: number; at: number }[] = [];
+  #head = 0;
+  readonly #windowMs: number;
+
+  constructor(windowMs: number) {
+    this.#windowMs = windowMs;
+  }
+
+  add(seq: number, now: number): void {
+    this.#expire(now);
+    this.#seqs.set(seq, now);
+    this.#order.push({ seq, at: now });
+  }
+
+  has(seq: number, now: number): boolean {
+    this.#expire(now);
+    return this.#seqs.has(seq);
+  }
+
+  #expire(now: number): void {
+    const order = this.#order;
+    while (this.#head < order.length && now - order[this.#head]!.at > this.#windowMs) {
+      const { seq, at } = order[this.#head++]!;
+      // Confirmed again since (delivered again and acked): the later confirmation counts.
+      if (this.#seqs.get(seq) === at) this.#seqs.delete(seq);
+    }
+    // Compacts now and then rather than shifting on every expiry.
+    if (this.#head > 4_096 && this.#head * 2 > order.length) {
+      order.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+}

@@ -7,6 +7,8 @@
  * - `before-processing`: each message is acked, and the server's confirmation awaited
  *   (`ackAck`), before its records are handed out. A message whose ack is not confirmed is
  *   not handed out, so nothing is processed twice; a crash loses what was acked (at-most-once).
+ *   A member remembers what it acked for a minute: a leader change can make the server forget
+ *   a confirmed ack and deliver the message again.
  * - `after-processing`: a message is acked once every record in it was handled. A crash or a
  *   lost ack lets `ack_wait` pass and the server redelivers (at-least-once).
  * - `idempotent`: the handler writes to `outputTopic` with message ids derived from the
@@ -54,7 +56,7 @@ import { recordTime } from "../../runtime/clock.ts";
 import { recordTimestamp } from "../../transport/headers.ts";
 import type { Bytes, PartitionOffset, RecordHeaders } from "../../transport/protocol.ts";
 import { frameOffset } from "./frame.ts";
-import { AwaitingAcks } from "./jetstream-acks.ts";
+import { AwaitingAcks, ConfirmedAcks } from "./jetstream-acks.ts";
 import { Puller } from "./jetstream-pull.ts";
 import { nameOf } from "./nats-errors.ts";
 import { type Framing, recordsOf } from "./message.ts";
@@ -107,6 +109,11 @@ const NONE_STOPPED: ReadonlyMap<number, PoisonRecordError> = new Map();
  * one lost reply does not stall the consumer for `requestTimeout` (30 s by default).
  */
 const ACK_ACK_TIMEOUT_MS = 5_000;
+/**
+ * How long a confirmed ack is remembered (see {@link ConfirmedAcks}): past an election and
+ * `ack_wait`, with room for a slow restart.
+ */
+const CONFIRMED_ACKS_MIN_MS = 60_000;
 /** Past a stopped reader's last pull request, when it hands messages back (see `#handBackDelayMs`). */
 const HAND_BACK_MARGIN_MS = 250;
 
@@ -125,6 +132,8 @@ export class JetStreamConsumer extends Consumer {
   /** `manual`: handled, waiting for `commit()`. */
   #processed: JsMsg[] = [];
   readonly #awaitingAcks = new AwaitingAcks();
+  /** before-processing: what this member acked, confirmed, and handed out. */
+  readonly #confirmed: ConfirmedAcks;
 
   /** @internal use `createConsumer(natsTransport, topic, config)`. */
   constructor(access: JetStreamAccess, topic: string, config: ConsumerConfig) {
@@ -142,6 +151,7 @@ export class JetStreamConsumer extends Consumer {
     crypto.getRandomValues(random);
     this.#memberId = `${this.#durable}/${random[0]!.toString(16)}`;
     this.#puller = new Puller(this.config, (error) => this.#typed(error));
+    this.#confirmed = new ConfirmedAcks(Math.max(CONFIRMED_ACKS_MIN_MS, 3 * this.config.sessionTimeoutMs));
   }
 
   get memberId(): string | null {
@@ -290,13 +300,20 @@ export class JetStreamConsumer extends Consumer {
     let messages = taken;
     if (this.config.commit === "before-processing") {
       // Only a confirmed ack may be followed by handling: an unconfirmed one may not have
-      // landed, and the server would deliver the message again.
+      // landed, and the server would deliver the message again. A message this member already
+      // acked (confirmed) and handed out is acked again, never handed out again: the server
+      // forgot the ack in a leader change.
+      const clock = this.config.clock;
+      const again = taken.map((m) => this.#confirmed.has(m.seq, clock.now()));
       const confirmed = await Promise.all(taken.map((m) => this.#ackAck(m)));
-      messages = taken.filter((_, i) => confirmed[i]);
+      messages = taken.filter((_, i) => confirmed[i] && !again[i]);
+      for (const m of messages) this.#confirmed.add(m.seq, clock.now());
       if (messages.length > 0) this.committed(this.#offsets(messages), false);
       this.send("DONE"); // the machine's before-processing path: committing → processing
     }
     const acked: JsMsg[] = [];
+    /** idempotent: deliveries whose outputs and acks are still on their way. */
+    const settling: Promise<void>[] = [];
     for (const delivery of this.#deliveries(messages, mode)) {
       // A stopped reader hands out nothing more: `run()` stops after the record in hand. What
       // it had not started comes again, except under before-processing: that was acked before
@@ -306,8 +323,11 @@ export class JetStreamConsumer extends Consumer {
         continue;
       }
       const handled = await this.#deliver(delivery, mode, signal);
-      if (handled) acked.push(...delivery.messages);
+      if (typeof handled === "object") {
+        settling.push(handled.settled.then((ok) => void (ok && acked.push(...delivery.messages))));
+      } else if (handled) acked.push(...delivery.messages);
     }
+    await Promise.all(settling);
     // Handled: the machine goes on to committing (after-processing, idempotent) or fetching.
     this.send("COMMIT");
     if (acked.length > 0) this.committed(this.#offsets(acked), false);
@@ -348,8 +368,15 @@ export class JetStreamConsumer extends Consumer {
     return out;
   }
 
-  /** Hands out one delivery under the strategy; true once its messages are acked (or were, before). */
-  async #deliver(delivery: Delivery, mode: Mode, signal: AbortSignal): Promise<boolean> {
+  /**
+   * Hands out one delivery under the strategy; true once its messages are acked (or were,
+   * before). Under idempotent, once handled: `settled` tells, later, whether they were acked.
+   */
+  async #deliver(
+    delivery: Delivery,
+    mode: Mode,
+    signal: AbortSignal,
+  ): Promise<boolean | { readonly settled: Promise<boolean> }> {
     const { commit } = this.config;
     if (mode.receiver !== undefined && commit !== "before-processing") {
       await this.#awaitingAcks.handOut(delivery.messages[0]!, delivery.units, mode.receiver, signal, {
@@ -399,7 +426,14 @@ export class JetStreamConsumer extends Consumer {
       return true;
     }
     // idempotent: the input is acked only once its output is stored, and the ack confirmed;
-    // until then a crash means redelivery, and the same ids.
+    // until then a crash means redelivery, and the same ids. The next delivery is handled
+    // meanwhile: waiting for two round trips per input message would cap a consumer at a few
+    // hundred messages a second, and nothing orders one input's ack after another's.
+    return { settled: this.#settleOutput(delivery, writes) };
+  }
+
+  /** idempotent: acks the delivery once its writes are stored; whether the server confirmed. */
+  async #settleOutput(delivery: Delivery, writes: Promise<RecordMetadata>[]): Promise<boolean> {
     if (!(await Promise.all(writes).then(() => true, () => false))) return this.#again(delivery, 0);
     const confirmed = await Promise.all(delivery.messages.map((m) => this.#ackAck(m)));
     return confirmed.every(Boolean);
@@ -508,7 +542,7 @@ export class JetStreamConsumer extends Consumer {
   async #exhausted(advisory: { stream_seq: number; deliveries: number }): Promise<void> {
     const stored = await this.#access
       .jsm()
-      .direct.getMessage(this.#stream, { seq: advisory.stream_seq })
+      .streams.getMessage(this.#stream, { seq: advisory.stream_seq })
       .catch(() => null);
     const partition = stored === null ? -1 : this.#partitionOf(stored.subject);
     const offset = this.#offsetAt(advisory.stream_seq);
