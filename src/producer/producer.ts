@@ -48,6 +48,8 @@ interface Lane {
   inFlight: number;
   /** Exactly-once sequencing, or null for the other semantics. */
   readonly sequence: PartitionSequence | null;
+  /** Its linger ran out while the lane could not dispatch: `open` goes as soon as it can. */
+  lingered: boolean;
 }
 
 /** What a transaction body gets: sends and offset commits that belong to the transaction. */
@@ -417,7 +419,7 @@ export class Producer implements AsyncDisposable {
     defer(this.config.clock, () => {
       if (this.#lingerToken !== token) return;
       this.#lingerToken = null;
-      this.#sealOpen();
+      for (const lane of this.#lanes ?? []) if (lane.open) this.#lingerOut(lane, lane.open);
     });
   }
 
@@ -473,6 +475,7 @@ export class Producer implements AsyncDisposable {
           open: null,
           queue: [],
           inFlight: 0,
+          lingered: false,
           sequence: this.#eos ? new PartitionSequence(this.#identity!.epoch) : null,
         }));
         this.#txns?.ready();
@@ -522,7 +525,7 @@ export class Producer implements AsyncDisposable {
     const { lingerMs, clock } = this.config;
     if (lingerMs > 0) {
       batch.lingerTimer = clock.setTimeout(() => {
-        if (lane.open === batch) this.#seal(lane, batch, false);
+        if (lane.open === batch) this.#lingerOut(lane, batch);
       }, lingerMs);
     } else if (this.#lingerToken === null) {
       this.#armLinger();
@@ -530,8 +533,22 @@ export class Producer implements AsyncDisposable {
     return batch;
   }
 
+  /**
+   * A batch's linger is over. If the lane can dispatch it now, it is sealed; otherwise it
+   * stays open and keeps taking records until a slot frees (as Kafka's accumulator does):
+   * sealing it now would only queue a batch of a record or two behind the in-flight ones,
+   * and every record would pay for a request of its own.
+   */
+  #lingerOut(lane: Lane, batch: Batch): void {
+    const free = lane.queue.length === 0 && lane.inFlight < this.config.maxInFlight &&
+      (lane.sequence === null || lane.sequence.open);
+    if (free) this.#seal(lane, batch, false);
+    else lane.lingered = true;
+  }
+
   #seal(lane: Lane, batch: Batch, full: boolean): void {
     lane.open = null;
+    lane.lingered = false;
     if (batch.lingerTimer !== undefined) this.config.clock.clearTimeout(batch.lingerTimer);
     batch.actor.send({ type: "SEAL" });
     if (full) this.config.partitioner.onBatchFull?.(batch.partition);
@@ -577,6 +594,7 @@ export class Producer implements AsyncDisposable {
       }
       batch.actor.send({ type: "DISPATCH", at: this.config.clock.now() });
     }
+    if (lane.lingered && lane.open !== null && lane.queue.length === 0) this.#lingerOut(lane, lane.open);
   }
 
   /** The request machine's `transmit`: one attempt of one batch. */
