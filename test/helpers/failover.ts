@@ -232,11 +232,12 @@ export async function runFailover(
 }
 
 /**
- * Every record of the topic, in stream order, as the stream's leader holds it: direct gets,
- * many in flight, on a connection to the leader's own node, which answers them from its own
- * copy. Not through any replica: after a partition healed, the node that had been cut off
- * kept 18 messages the others do not have and was still reported current (nats-server
- * 2.9.10), and reads it served disagreed with what the producers were told.
+ * Every record of the topic, in stream order, as the stream's leader holds it: message gets
+ * (`STREAM.MSG.GET`, which only the leader answers), many in flight. Not through any replica:
+ * after a partition healed, the node that had been cut off kept 18 messages the others did
+ * not have and was still reported current (nats-server 2.9.10); direct gets and ordered
+ * consumers served by it disagreed with what the producers were told, thousands of records
+ * at a time.
  */
 export async function readStream(
   cluster: NatsCluster,
@@ -254,7 +255,7 @@ export async function readStream(
     const worker = async () => {
       while (next <= last) {
         const seq = next++;
-        const m = await jsm.direct.getMessage(stream, { seq });
+        const m = await jsm.streams.getMessage(stream, { seq });
         if (m !== null) messages.push({ ...storedMessage(m), subject: m.subject });
       }
     };
