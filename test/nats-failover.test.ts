@@ -14,137 +14,101 @@
  */
 import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
-import {
-  COUNT,
-  DOWN_MS,
-  type FailoverOptions,
-  failoverTopics,
-  FAULT_AFTER_MS,
-  RATE,
-  runFailover,
-} from "./helpers/failover.ts";
+import { failoverCase, FAULT_AFTER_MS, killAndRestart } from "./helpers/failover.ts";
 import { type NatsCluster, startNatsCluster } from "./helpers/nats-cluster.ts";
 import { sleep } from "./helpers/nats-process.ts";
 import { SKIP } from "./helpers/nats.ts";
-import { streamName } from "../src/adapters/nats/index.ts";
+
+const DEADLINE = { deadlineMs: 150_000 };
+const WHAT = "3 nodes, replicas 3";
 
 if (SKIP) {
   console.log("SKIPPED: the NATS failover tests (ACKTOR_SKIP_ENGINES=1)");
 } else {
-  let cluster: NatsCluster | null = null;
-  const options: FailoverOptions = { replicas: 3, count: COUNT, rate: RATE };
-  /** One cluster for the cluster cases; each case starts from a healed, settled cluster and fresh topics. */
-  const settled = async (): Promise<[NatsCluster, Awaited<ReturnType<typeof failoverTopics>>]> => {
-    cluster ??= await startNatsCluster({ label: "failover" });
+  let shared: NatsCluster | null = null;
+  /** One cluster for every case; each starts from a healed cluster with every node up. */
+  const settled = async (): Promise<NatsCluster> => {
+    const cluster = shared ??= await startNatsCluster({ label: "failover" });
     cluster.heal();
     for (const node of cluster.nodes) if (!node.running) await cluster.restart(node);
     await cluster.waitReady();
-    return [cluster, await failoverTopics(cluster, options)];
+    return cluster;
   };
 
-  test("3-node cluster, replicas 3, a follower SIGKILLed and restarted: every producer keeps its promise", {
-    deadlineMs: 150_000,
-  }, async () => {
-    const [cluster, topics] = await settled();
-    const streams = Object.values(topics).map(streamName);
-    const leader = await cluster.alignLeaders(streams);
-    const follower = cluster.nodes.find((n) => n !== leader)!;
-    await runFailover(
-      cluster,
-      topics,
-      { ...options, faultAfterMs: FAULT_AFTER_MS, what: "3 nodes, replicas 3" },
-      async () => {
-        const at = Date.now();
-        await cluster.kill(follower, "SIGKILL");
-        await sleep(DOWN_MS);
-        await cluster.restart(follower);
-        return `follower ${follower.name} SIGKILLed at ${FAULT_AFTER_MS} ms (leader ${leader.name}), back after ${
-          Date.now() - at
-        } ms`;
-      },
-    );
-  });
-
-  test("3-node cluster, replicas 3, the streams' leader SIGKILLed and restarted: every producer keeps its promise", {
-    deadlineMs: 150_000,
-  }, async () => {
-    const [cluster, topics] = await settled();
-    const streams = Object.values(topics).map(streamName);
-    const leader = await cluster.alignLeaders(streams);
-    await runFailover(
-      cluster,
-      topics,
-      { ...options, faultAfterMs: FAULT_AFTER_MS, what: "3 nodes, replicas 3" },
-      async () => {
-        const at = Date.now();
-        await cluster.kill(leader, "SIGKILL");
-        const next = await cluster.streamLeader(streams[0]!, { not: leader });
-        await sleep(DOWN_MS);
-        await cluster.restart(leader);
-        return `leader ${leader.name} SIGKILLed at ${FAULT_AFTER_MS} ms, ${next.name} elected, ${leader.name} back after ${
-          Date.now() - at
-        } ms`;
-      },
-    );
-  });
+  test(
+    "3-node cluster, replicas 3, a follower SIGKILLed and restarted: every producer keeps its promise",
+    DEADLINE,
+    async () => {
+      const cluster = await settled();
+      await failoverCase(cluster, { what: WHAT }, (leader) =>
+        killAndRestart(
+          cluster,
+          cluster.nodes.find((n) => n !== leader)!,
+          () => Promise.resolve(` (a follower; leader ${leader.name})`),
+        ));
+    },
+  );
 
   test(
-    "3-node cluster, replicas 3, the streams' leader partitioned from the others and healed: every producer keeps its promise",
-    {
-      deadlineMs: 150_000,
-    },
+    "3-node cluster, replicas 3, the streams' leader SIGKILLed and restarted: every producer keeps its promise",
+    DEADLINE,
     async () => {
-      const [cluster, topics] = await settled();
-      const streams = Object.values(topics).map(streamName);
-      const leader = await cluster.alignLeaders(streams);
-      // The producers sit on the majority side. Even so, nats-server 2.9.10 sometimes dropped
-      // a few records it had acknowledged (6 to 20 per run): reported, not failed; everything
-      // the client decides is still judged (see README, "What the server itself can lose").
-      const majority = () => cluster.nodes.filter((n) => n !== leader).map((n) => cluster.proxiedUrl(n));
-      await runFailover(
+      const cluster = await settled();
+      await failoverCase(
         cluster,
-        topics,
-        {
-          ...options,
-          servers: majority,
-          serverMayLoseAcknowledged: true,
-          faultAfterMs: FAULT_AFTER_MS,
-          what: "3 nodes, replicas 3, producers connected to the two other nodes",
-        },
-        async () => {
-          const at = Date.now();
-          assert.ok(cluster.cutRoutes(leader) >= 2, "the leader's routes were cut");
-          const next = await cluster.streamLeader(streams[0]!, { not: leader });
-          await sleep(DOWN_MS);
-          cluster.heal();
-          return `leader ${leader.name} partitioned at ${FAULT_AFTER_MS} ms, ${next.name} elected, healed after ${
-            Date.now() - at
-          } ms`;
-        },
+        { what: WHAT },
+        (leader, streams) =>
+          killAndRestart(
+            cluster,
+            leader,
+            async () => `, ${(await cluster.streamLeader(streams[0]!, { not: leader })).name} elected`,
+          ),
       );
     },
   );
 
-  test("3-node cluster, replicas 3, every client connection cut twice: every producer keeps its promise", {
-    deadlineMs: 150_000,
-  }, async () => {
-    const [cluster, topics] = await settled();
-    await runFailover(
-      cluster,
-      topics,
-      { ...options, faultAfterMs: FAULT_AFTER_MS, what: "3 nodes, replicas 3" },
-      async () => {
+  test(
+    "3-node cluster, replicas 3, the streams' leader partitioned from the others and healed: every producer keeps its promise",
+    DEADLINE,
+    async () => {
+      const cluster = await settled();
+      // The producers sit on the majority side. Even so, nats-server 2.9.10 sometimes dropped
+      // a few records it had acknowledged (6 to 22 per run): reported, not failed; everything
+      // the client decides is still judged (see README, "What the server itself can lose").
+      await failoverCase(cluster, {
+        what: `${WHAT}, producers connected to the two other nodes`,
+        servers: (leader) => cluster.nodes.filter((n) => n !== leader).map((n) => cluster.proxiedUrl(n)),
+        serverMayLoseAcknowledged: true,
+      }, async (leader, streams) => {
+        const at = Date.now();
+        assert.ok(cluster.cutRoutes(leader) >= 2, "the leader's routes were cut");
+        const next = await cluster.streamLeader(streams[0]!, { not: leader });
+        await sleep(1_000);
+        cluster.heal();
+        return `leader ${leader.name} partitioned at ${FAULT_AFTER_MS} ms, ${next.name} elected, healed after ${
+          Date.now() - at
+        } ms`;
+      });
+    },
+  );
+
+  test(
+    "3-node cluster, replicas 3, every client connection cut twice: every producer keeps its promise",
+    DEADLINE,
+    async () => {
+      const cluster = await settled();
+      await failoverCase(cluster, { what: WHAT }, async () => {
         const first = cluster.cutAllClients();
         await sleep(FAULT_AFTER_MS);
         const second = cluster.cutAllClients();
         assert.ok(first >= 6 && second >= 6, `every producer's connection was cut (${first}, then ${second})`);
         return `every client connection cut at ${FAULT_AFTER_MS} ms (${first}) and ${FAULT_AFTER_MS} ms later (${second})`;
-      },
-    );
-  });
+      });
+    },
+  );
 
   test.after(async () => {
-    await cluster?.stop();
+    await shared?.stop();
   });
 }
 

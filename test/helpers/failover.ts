@@ -30,8 +30,8 @@ import {
   type Invariant,
   reportsMatchLog,
 } from "./history.ts";
-import type { NatsCluster } from "./nats-cluster.ts";
-import { sleep } from "./nats-process.ts";
+import type { NatsCluster, NatsNode } from "./nats-cluster.ts";
+import { poll, sleep } from "./nats-process.ts";
 import { dec, uniqueTopic } from "./nats.ts";
 import { recordsOf, type StoredMessage, storedMessage } from "../../src/adapters/nats/message.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -116,14 +116,19 @@ export async function failoverTopics(
   try {
     const topics = {} as Record<Framing, string>;
     for (const framing of options.framings ?? FRAMINGS) {
-      topics[framing] = uniqueTopic(`failover-${framing}`);
-      await admin.createTopic(topics[framing], {
-        partitions: options.partitions ?? 3,
-        replicas: options.replicas,
-        storage: "file",
-        framing,
-        duplicateWindowMs: 120_000,
-      });
+      const topic = topics[framing] = uniqueTopic(`failover-${framing}`);
+      // Right after a node rejoins, the meta leader can still count it offline and refuse a
+      // replicas-3 stream ("no suitable peers for placement, peer offline") for a moment.
+      await poll(`topic ${topic} to be created`, async () => {
+        await admin.createTopic(topic, {
+          partitions: options.partitions ?? 3,
+          replicas: options.replicas,
+          storage: "file",
+          framing,
+          duplicateWindowMs: 120_000,
+        });
+        return true;
+      }, { within: 30_000, step: 500, describe: () => cluster.describe() });
     }
     for (const topic of Object.values(topics)) await cluster.waitStreamCurrent(streamName(topic), options.replicas);
     return topics;
@@ -280,6 +285,51 @@ function excusing(report: HistoryReport, ids: readonly number[]): HistoryReport 
     lostUnreported: keep(report.lostUnreported),
     misplaced: keep(report.misplaced),
   };
+}
+
+/** What a failover case varies: where producers connect, and whether the server may drop acknowledged writes. */
+export interface CaseOptions extends Pick<FailoverOptions, "serverMayLoseAcknowledged"> {
+  /** Labels the run (the fault schedule adds what it did). */
+  readonly what: string;
+  /** Where the producers connect, given the node leading every stream; default every node. */
+  readonly servers?: (leader: NatsNode) => string[];
+}
+
+/**
+ * One failover case on `cluster`: fresh topics (replicas: one per node), every stream's leader
+ * moved to one node, the six producers, and `fault(leader, streams)` {@link FAULT_AFTER_MS}
+ * into the run.
+ */
+export async function failoverCase(
+  cluster: NatsCluster,
+  options: CaseOptions,
+  fault: (leader: NatsNode, streams: readonly string[]) => Promise<string>,
+): Promise<FailoverRun> {
+  const shape: FailoverOptions = { replicas: cluster.size, count: COUNT, rate: RATE };
+  const topics = await failoverTopics(cluster, shape);
+  const streams = Object.values(topics).map(streamName);
+  const leader = cluster.size === 1 ? cluster.nodes[0]! : await cluster.alignLeaders(streams);
+  const { servers } = options;
+  return await runFailover(cluster, topics, {
+    ...shape,
+    ...options,
+    servers: servers && (() => servers(leader)),
+    faultAfterMs: FAULT_AFTER_MS,
+  }, () => fault(leader, streams));
+}
+
+/** SIGKILLs `node`, keeps it down {@link DOWN_MS} (after `meanwhile`, if given), restarts it; says when. */
+export async function killAndRestart(
+  cluster: NatsCluster,
+  node: NatsNode,
+  meanwhile: () => Promise<string> = () => Promise.resolve(""),
+): Promise<string> {
+  const at = Date.now();
+  await cluster.kill(node, "SIGKILL");
+  const happened = await meanwhile();
+  await sleep(DOWN_MS);
+  await cluster.restart(node);
+  return `${node.name} SIGKILLed at ${FAULT_AFTER_MS} ms${happened}, back after ${Date.now() - at} ms`;
 }
 
 function mapValues<T, U>(record: Record<Framing, T>, f: (t: T) => U): Record<Framing, U> {
