@@ -148,6 +148,10 @@ export {
   type ReplicaStateValue,
 } from "./broker/replica-machine.ts";
 
+// Inspection: an XState observer for every actor a producer or consumer starts (`inspect`).
+export type { Inspector } from "./inspect.ts";
+export type { InspectionEvent } from "xstate";
+
 // Engines, transports, faults and time.
 export { type BrokerOptions, EmbeddedBroker, type TopicConfig } from "./broker/broker.ts";
 export type { PartitionState } from "./broker/partition.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
+import { type Inspector, inspectorOption } from "../inspect.ts";
 import type { Producer } from "../producer/producer.ts";
 import { validateTopicName } from "../broker/topic-name.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
@@ -82,6 +83,12 @@ export interface ConsumerConfig {
   requestTimeout?: number;
   /** Time source for heartbeats, polling and timeouts. Default: real time. */
   clock?: Clock;
+  /**
+   * An XState inspection observer handed to the consumer's loop actor (`actor`), on every
+   * engine. A `transactional` consumer's producer is inspected through its own `inspect`.
+   * Default: none.
+   */
+  inspect?: Inspector;
 }
 
 /** A validated consumer config with every default filled in. */
@@ -100,6 +107,8 @@ export interface ResolvedConsumerConfig {
   readonly pollIntervalMs: number;
   readonly requestTimeout: number;
   readonly clock: Clock;
+  /** The inspection observer, or null. */
+  readonly inspect: Inspector | null;
 }
 
 const KEYS = [
@@ -117,6 +126,7 @@ const KEYS = [
   "pollIntervalMs",
   "requestTimeout",
   "clock",
+  "inspect",
 ] as const;
 
 function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], fallback: T): T {
@@ -206,5 +216,6 @@ export function resolveConsumerConfig(config: ConsumerConfig): ResolvedConsumerC
     pollIntervalMs: integerIn("pollIntervalMs", config.pollIntervalMs ?? 50, 0),
     requestTimeout: integerIn("requestTimeout", config.requestTimeout ?? 30_000, 1),
     clock,
+    inspect: inspectorOption(config.inspect),
   };
 }

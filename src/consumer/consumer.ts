@@ -2,6 +2,7 @@ import { type Actor, createActor } from "xstate";
 import { type Observable, Subject } from "rxjs";
 import { ConfigError, ConsumerBusyError, ConsumerClosedError, type PoisonRecordError } from "../errors.ts";
 import { validateTopicName } from "../broker/topic-name.ts";
+import { guardInspector } from "../inspect.ts";
 import type { RecordMetadata } from "../producer/outcome.ts";
 import type { TransactionContext } from "../producer/producer.ts";
 import type { RecordKey, RecordValue, SendOptions } from "../producer/record.ts";
@@ -97,7 +98,9 @@ export abstract class Consumer implements AsyncIterable<ConsumedRecord> {
     validateTopicName(topic);
     this.topic = topic;
     this.config = resolveConsumerConfig(config);
-    this.actor = createActor(consumerMachine, { input: { commit: this.config.commit } }).start();
+    const inspect = guardInspector(this.config.inspect, `consumer of "${topic}"`);
+    const input = { commit: this.config.commit };
+    this.actor = createActor(consumerMachine, inspect === null ? { input } : { input, inspect }).start();
     this.outcomes$ = this.outcomes.asObservable();
     this.commits$ = this.#commits.asObservable();
   }

@@ -1,4 +1,5 @@
 import { ConfigError } from "../errors.ts";
+import { type Inspector, inspectorOption } from "../inspect.ts";
 import { describe, integerIn, isClock, isObject, rejectUnknownKeys } from "../validate.ts";
 import { type RetryPolicy, retryPolicy } from "../retry/policy.ts";
 import { type Clock, systemClock } from "../runtime/clock.ts";
@@ -105,6 +106,13 @@ export interface ProducerConfig {
   clock?: Clock;
   /** Randomness for backoff jitter; inject a seeded one for reproducible runs. Default `Math.random`. */
   random?: () => number;
+  /**
+   * An XState inspection observer handed to every actor the producer starts: its lifecycle,
+   * each batch (and, through the batch, its request actor with every attempt and retry), and
+   * a transactional producer's transaction actor. Default: none, and then nothing is spent on
+   * inspection.
+   */
+  inspect?: Inspector;
 }
 
 /** A validated config with every default filled in. */
@@ -121,6 +129,8 @@ export interface ResolvedProducerConfig {
   readonly partitioner: Partitioner;
   readonly clock: Clock;
   readonly random: () => number;
+  /** The inspection observer, or null. */
+  readonly inspect: Inspector | null;
 }
 
 const KiB = 1024;
@@ -137,6 +147,7 @@ const KEYS = [
   "partitioner",
   "clock",
   "random",
+  "inspect",
 ] as const;
 
 function semantic(value: DeliverySemantic | undefined): DeliverySemantic {
@@ -179,6 +190,7 @@ export function resolveProducerConfig(config: ProducerConfig = {}): ResolvedProd
   }
   const random = config.random ?? Math.random;
   if (typeof random !== "function") throw new ConfigError("random", "must be a function returning [0, 1)");
+  const inspect = inspectorOption(config.inspect);
   const deliverySemantic = semantic(config.deliverySemantic);
   return {
     deliverySemantic,
@@ -200,5 +212,6 @@ export function resolveProducerConfig(config: ProducerConfig = {}): ResolvedProd
     partitioner: createPartitioner(config.partitioner ?? "sticky"),
     clock,
     random,
+    inspect,
   };
 }

@@ -15,6 +15,7 @@ import { attemptTimeout } from "../retry/decide.ts";
 import { NO_RETRY, type RetryPolicy } from "../retry/policy.ts";
 import { validateTopicName } from "../broker/topic-name.ts";
 import { defer, recordTime } from "../runtime/clock.ts";
+import { type GuardedInspector, guardInspector } from "../inspect.ts";
 import { headersSize, recordTimestamp } from "../transport/headers.ts";
 import type {
   Bytes,
@@ -111,6 +112,8 @@ export class Producer implements AsyncDisposable {
   readonly #policy: RetryPolicy;
   readonly #awaitAck: boolean;
   readonly #batchMachine: typeof batchMachine;
+  /** `config.inspect`, unable to throw into an actor; null when unset, so batches pay nothing. */
+  readonly #inspect: GuardedInspector | null;
   readonly #reports = new Subject<BatchReport>();
   readonly #settled = new Subject<Batch>();
   readonly #unsettled = new Set<Batch>();
@@ -141,12 +144,14 @@ export class Producer implements AsyncDisposable {
     this.#policy = semantic.kind === "at-most-once" ? NO_RETRY : semantic.retry;
     this.#awaitAck = semantic.kind !== "at-most-once";
     this.#eos = semantic.kind === "exactly-once" ? semantic : null;
+    // One wrapper for all of this producer's actors: a throwing inspector is reported once.
+    const inspect = (this.#inspect = guardInspector(this.config.inspect, `producer of "${topic}"`));
     this.#txns = this.#eos?.transactionalId
-      ? new TransactionManager(this.#transactionHost(), this.#eos.transactionalId)
+      ? new TransactionManager(this.#transactionHost(), this.#eos.transactionalId, inspect)
       : null;
     this.#sequencer = this.#eos ? new Sequencer(this.#sequencerHost(this.#eos)) : null;
     this.transactions$ = this.#txns?.reports$ ?? EMPTY;
-    this.lifecycle = createActor(producerMachine).start();
+    this.lifecycle = createActor(producerMachine, inspect === null ? undefined : { inspect }).start();
     // Read on every send(), so cached rather than taken from a snapshot each time.
     this.lifecycle.subscribe((snapshot) => (this.#accepting = snapshot.value === "open"));
     this.batches$ = this.#reports.asObservable();
@@ -515,14 +520,17 @@ export class Producer implements AsyncDisposable {
 
   #openBatch(lane: Lane, partition: number): Batch {
     const batch = new Batch(this.#nextBatchId++, this.topic, partition);
-    batch.actor = createActor(this.#batchMachine, {
-      input: { batch, policy: this.#policy, awaitAck: this.#awaitAck, random: this.config.random },
-      clock: this.config.clock,
-    }).start();
+    const input = { batch, policy: this.#policy, awaitAck: this.#awaitAck, random: this.config.random };
+    const clock = this.config.clock;
+    const inspect = this.#inspect;
+    // The request actor the batch invokes lives in the batch's actor system, so this one
+    // observer sees it (and every retry) too. Without one, no `inspect` key at all.
+    batch.actor = createActor(this.#batchMachine, inspect === null ? { input, clock } : { input, clock, inspect })
+      .start();
     lane.open = batch;
     this.#unsettled.add(batch);
     this.#txns?.track(batch);
-    const { lingerMs, clock } = this.config;
+    const { lingerMs } = this.config;
     if (lingerMs > 0) {
       batch.lingerTimer = clock.setTimeout(() => {
         if (lane.open === batch) this.#lingerOut(lane, batch);

@@ -8,6 +8,7 @@ import {
   TransactionTimedOutError,
 } from "../errors.ts";
 import type { PartitionOffset, Request, ResponseFor } from "../transport/protocol.ts";
+import type { GuardedInspector } from "../inspect.ts";
 import type { Batch } from "./batch.ts";
 import { transactionMachine } from "./machines/transaction-machine.ts";
 
@@ -70,10 +71,11 @@ export class TransactionManager {
   readonly #transactionalId: string;
   #current: OpenTransaction | null = null;
 
-  constructor(host: TransactionHost, transactionalId: string) {
+  /** `inspect`: the producer's (already guarded) inspection observer, if it has one. */
+  constructor(host: TransactionHost, transactionalId: string, inspect: GuardedInspector | null = null) {
     this.#host = host;
     this.#transactionalId = transactionalId;
-    this.actor = createActor(transactionMachine).start();
+    this.actor = createActor(transactionMachine, inspect === null ? undefined : { inspect }).start();
     this.reports$ = this.#reports.asObservable();
   }
 
