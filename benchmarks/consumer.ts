@@ -21,6 +21,7 @@ import {
   runConsumerCase,
 } from "./consumer-cases.ts";
 import { PARTITIONS, RETRY, SHARED_CONFIG, TRANSACTIONAL_ID } from "./cases.ts";
+import type { BenchRow } from "./charts.ts";
 import { RECORD_BYTES } from "./records.ts";
 import { interleavedRounds, pairedRatio, type Ratio, ratioText, summarise, type Summary } from "./rounds.ts";
 import { type Column, formatFixed, formatInteger, formatMillions, renderTable } from "./table.ts";
@@ -51,11 +52,17 @@ export function consumerCases(only: string | null): readonly ConsumerCase[] {
 
 type Row = Summary<ConsumerCaseResult>;
 
-/** Runs the consumer cases and prints their table (or JSON lines); returns the passes that broke a guarantee. */
-export async function runConsumerBenchmark(options: ConsumerBenchOptions): Promise<string[]> {
+/** What {@link runConsumerBenchmark} found: the passes that broke a guarantee, and the rows as `--json` prints them. */
+export interface ConsumerBenchResult {
+  readonly violations: string[];
+  readonly rows: BenchRow[];
+}
+
+/** Runs the consumer cases and prints their table (or JSON lines). */
+export async function runConsumerBenchmark(options: ConsumerBenchOptions): Promise<ConsumerBenchResult> {
   const { log, values } = options;
   const cases = consumerCases(options.only);
-  if (cases.length === 0) return [];
+  if (cases.length === 0) return { violations: [], rows: [] };
   log("");
   log(`acktor consumer benchmark on ${options.runtime}, ${options.machine}`);
   log(
@@ -112,22 +119,21 @@ export async function runConsumerBenchmark(options: ConsumerBenchOptions): Promi
   ): Ratio | null => (spec.mode === "runBatches" ? ratio(spec, find(spec.commit, spec.transform, "run")) : null);
   const specOf = (row: Row): ConsumerCase => cases.find((c) => c.name === row.case)!;
 
+  const jsonRows = rows.map((row) => {
+    const spec = specOf(row);
+    return {
+      suite: "consumer",
+      ...row,
+      runtime: options.runtime,
+      ratioVsNoCommits: vsNoCommits(spec)?.median ?? null,
+      ratioVsRun: vsRun(spec)?.median ?? null,
+      ratioVsTransformWithoutTransactions: spec.transform === "transactional"
+        ? (ratio(spec, find("manual", "idempotent", spec.mode))?.median ?? null)
+        : null,
+    };
+  });
   if (options.json) {
-    for (const row of rows) {
-      const spec = specOf(row);
-      console.log(
-        JSON.stringify({
-          suite: "consumer",
-          ...row,
-          runtime: options.runtime,
-          ratioVsNoCommits: vsNoCommits(spec)?.median ?? null,
-          ratioVsRun: vsRun(spec)?.median ?? null,
-          ratioVsTransformWithoutTransactions: spec.transform === "transactional"
-            ? (ratio(spec, find("manual", "idempotent", spec.mode))?.median ?? null)
-            : null,
-        }),
-      );
-    }
+    for (const row of jsonRows) console.log(JSON.stringify(row));
   } else {
     const ratioCell = (r: Ratio | null): string => formatFixed(r?.median ?? null, 3);
     const columns: Column<Row>[] = [
@@ -193,5 +199,5 @@ export async function runConsumerBenchmark(options: ConsumerBenchOptions): Promi
       for (const v of violations) log(`  ${v}`);
     }
   }
-  return violations;
+  return { violations, rows: jsonRows };
 }

@@ -4,13 +4,16 @@
  * seeded faults, against a raw in-process baseline.
  *
  *   npm run bench [-- --records N] [--warmup N] [--repeat R] [--seed N] [--only TEXT] [--json]
- *                    [--consumer-records N] [--suite all|producer|consumer]
+ *                    [--consumer-records N] [--suite all|producer|consumer] [--html FILE]
  *   npm run bench:deno [-- same options]
+ *   npm run bench -- --html FILE --from ROWS.jsonl...   (charts of saved --json runs; runs nothing)
  *   npm run bench -- --help     (every option, its default and what it does)
  *
  * After the producer table it prints the consumer benchmark's (consumer.ts): consumer
  * throughput per commit strategy over a pre-filled topic of `--consumer-records` records
  * (default 1,000,000). `--suite` runs only one of the two; `--only` filters both by case name.
+ * `--html FILE` also writes the run's rows as Chart.js charts; with `--from` it charts the
+ * rows of earlier `--json` runs (one file per runtime) instead of running (see html.ts).
  *
  * Each case sends N 100-byte keyless records with `await producer.send(null, value)` in a
  * loop, then `await producer.flush()`; records/s is N over that wall time. Latency is per
@@ -28,9 +31,10 @@
  *
  * @module
  */
-import { cpus } from "node:os";
 import process from "node:process";
 import { defineCommand, exitWithUsageError, readOptions } from "../src/cli/options.ts";
+import type { BenchRow } from "./charts.ts";
+import { chartFilesAndExit, checkHtmlTarget, takeFromFiles, writeHtml } from "./html.ts";
 import {
   type Case,
   type CaseResult,
@@ -44,6 +48,7 @@ import {
 } from "./cases.ts";
 import { consumerCases, runConsumerBenchmark } from "./consumer.ts";
 import { makeRecords, RECORD_BYTES } from "./records.ts";
+import { machine, runtime } from "./runtime.ts";
 import {
   interleavedRounds,
   pairedRatio as pairRounds,
@@ -78,22 +83,25 @@ const command = defineCommand({
       help: "records in the consumer benchmark's topic",
     },
     suite: { kind: "enum", values: ["all", "producer", "consumer"], default: "all", help: "which benchmarks to run" },
+    html: {
+      kind: "string",
+      default: null,
+      help: "also write the rows as Chart.js charts to this file, one self-contained HTML page",
+    },
+    from: {
+      kind: "string",
+      default: null,
+      help: "one or more files of --json rows (a run per runtime) to chart with --html instead of running",
+    },
   },
 });
 
-const parsed = readOptions(command);
+// `--from` takes several files; the shared parser, one value per option.
+const { argv, from } = takeFromFiles(process.argv.slice(2));
+const parsed = readOptions(command, argv);
+if (from !== null) chartFilesAndExit(from, parsed.html);
+if (parsed.html !== null) checkHtmlTarget(parsed.html);
 const options = { ...parsed, warmup: parsed.warmup ?? parsed.records, consumerRecords: parsed["consumer-records"] };
-
-function runtime(): string {
-  const deno = (globalThis as { Deno?: { version: { deno: string; v8: string } } }).Deno;
-  if (deno) return `deno ${deno.version.deno} (v8 ${deno.version.v8})`;
-  return `node ${process.version} (v8 ${process.versions.v8})`;
-}
-
-function machine(): string {
-  const list = cpus();
-  return `${list.length} CPU(s), ${list[0]?.model.trim() ?? "unknown model"}`;
-}
 
 const cases = options.suite === "consumer"
   ? []
@@ -102,9 +110,9 @@ const runConsumers = options.suite !== "producer" && consumerCases(options.only)
 if (cases.length === 0 && !runConsumers) exitWithUsageError(`no case matches --only ${JSON.stringify(options.only)}`);
 const log = options.json ? console.error : console.log;
 const values = makeRecords(Math.max(options.records, options.warmup, options.consumerRecords));
-const violations = cases.length > 0 ? await producerBenchmark() : [];
+const { violations, rows } = cases.length > 0 ? await producerBenchmark() : { violations: [], rows: [] };
 if (runConsumers) {
-  const consumerViolations = await runConsumerBenchmark({
+  const consumer = await runConsumerBenchmark({
     records: options.consumerRecords,
     // The same warm-up as the producer cases get, but never longer than a measured pass.
     warmup: Math.min(options.warmup, options.consumerRecords),
@@ -116,12 +124,21 @@ if (runConsumers) {
     runtime: runtime(),
     machine: machine(),
   });
-  violations.push(...consumerViolations);
+  violations.push(...consumer.violations);
+  rows.push(...consumer.rows);
+}
+if (options.html !== null) {
+  writeHtml(options.html, rows);
+  log("");
+  log(`charts written to ${options.html}`);
 }
 if (violations.length > 0) process.exitCode = 1;
 
-/** Runs the producer cases and prints their report; returns the exactly-once passes that broke the guarantee. */
-async function producerBenchmark(): Promise<string[]> {
+/**
+ * Runs the producer cases and prints their report; returns the exactly-once passes that
+ * broke the guarantee, and the rows (as `--json` prints them).
+ */
+async function producerBenchmark(): Promise<{ violations: string[]; rows: BenchRow[] }> {
   const configText = {
     records: options.records,
     warmupRecords: options.warmup,
@@ -222,27 +239,30 @@ async function producerBenchmark(): Promise<string[]> {
     }
   }
 
+  const producerRows = results.map((r) => {
+    const spec = cases.find((s) => s.name === r.case)!;
+    return {
+      suite: "producer",
+      ...r,
+      kind: spec.kind,
+      semantic: spec.kind === "raw" ? null : spec.semantic,
+      runtime: runtime(),
+      ratioVsRaw: ratioVsRaw(r),
+      // Median per-round ratios; null where they do not apply, so every line has the same fields.
+      // Lossy rows, against the same semantic without faults.
+      ratioVsFaultFree: r.case === ALO_LOSSY
+        ? (faultRatio?.median ?? null)
+        : r.case === EOS_LOSSY
+        ? (eosFaultRatio?.median ?? null)
+        : null,
+      // Exactly-once rows (idempotent and transactional), against clean at-least-once.
+      ratioVsAtLeastOnce: isExactlyOnce(r.case) ? (pairedRatio(r.case, ALO)?.median ?? null) : null,
+      // Transactional rows, against the clean idempotent producer: the cost of the transactions alone.
+      ratioVsIdempotent: isTransactional(r.case) ? (pairedRatio(r.case, EOS)?.median ?? null) : null,
+    };
+  });
   if (options.json) {
-    for (const r of results) {
-      console.log(
-        JSON.stringify({
-          ...r,
-          runtime: runtime(),
-          ratioVsRaw: ratioVsRaw(r),
-          // Median per-round ratios; null where they do not apply, so every line has the same fields.
-          // Lossy rows, against the same semantic without faults.
-          ratioVsFaultFree: r.case === ALO_LOSSY
-            ? (faultRatio?.median ?? null)
-            : r.case === EOS_LOSSY
-            ? (eosFaultRatio?.median ?? null)
-            : null,
-          // Exactly-once rows (idempotent and transactional), against clean at-least-once.
-          ratioVsAtLeastOnce: isExactlyOnce(r.case) ? (pairedRatio(r.case, ALO)?.median ?? null) : null,
-          // Transactional rows, against the clean idempotent producer: the cost of the transactions alone.
-          ratioVsIdempotent: isTransactional(r.case) ? (pairedRatio(r.case, EOS)?.median ?? null) : null,
-        }),
-      );
-    }
+    for (const row of producerRows) console.log(JSON.stringify(row));
   } else {
     const columns: Column<Row>[] = [
       { header: "case", cell: (r) => r.case, align: "left" },
@@ -383,5 +403,5 @@ async function producerBenchmark(): Promise<string[]> {
     log("");
     for (const line of targets) if (line !== null) log(line);
   }
-  return violations;
+  return { violations, rows: producerRows };
 }
