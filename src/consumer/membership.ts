@@ -10,6 +10,7 @@ import { DeliveryFailedError, UnknownMemberIdError } from "../errors.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Answer } from "../transport/call.ts";
 import type { HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest } from "../transport/protocol.ts";
+import { randomId } from "../runtime/random-id.ts";
 
 /** What membership needs from its consumer. */
 export interface MembershipHost {
@@ -42,7 +43,7 @@ export class Membership {
   failure: unknown = undefined;
   readonly #host: MembershipHost;
   /** Tells this member's own (retried) join apart from another consumer's. */
-  readonly #instanceId = crypto.randomUUID();
+  readonly #instanceId = randomId();
   #timer: unknown = undefined;
   /** Heartbeats continue while set; a heartbeat in flight when it clears does not re-arm. */
   #beating = false;

@@ -39,6 +39,7 @@ import { keyBytes, optionHeaders, type RecordKey, type RecordValue, type SendOpt
 import { Sequencer } from "./idempotence.ts";
 import { PartitionSequence } from "./sequencing.ts";
 import { TransactionManager, type TransactionReport } from "./transactions.ts";
+import { randomId } from "../runtime/random-id.ts";
 
 /** Per-partition sending state. */
 interface Lane {
@@ -107,7 +108,7 @@ export class Producer implements AsyncDisposable {
   readonly #sequencer: Sequencer | null;
   #identity: { producerId: number; epoch: number } | null = null;
   /** Tells this producer's own (retried or duplicated) init requests apart from another instance's. */
-  readonly #instanceId = crypto.randomUUID();
+  readonly #instanceId = randomId();
   readonly #ownsTransport: boolean;
   readonly #policy: RetryPolicy;
   readonly #awaitAck: boolean;
