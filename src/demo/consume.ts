@@ -13,12 +13,13 @@ import type { EmbeddedBroker } from "../broker/broker.ts";
 import type { CommitStrategy } from "../consumer/config.ts";
 import { createConsumer } from "../consumer/create.ts";
 import type { ConsumedRecord } from "../consumer/record.ts";
-import type { HandlerContext } from "../consumer/consumer.ts";
+import type { Consumer, HandlerContext } from "../consumer/consumer.ts";
+import type { Inspector } from "../inspect.ts";
 import { exactlyOnce } from "../producer/config.ts";
 import { createProducer } from "../producer/create.ts";
 import type { VirtualClock } from "../runtime/virtual-clock.ts";
 import { chaos, type ChaosOptions } from "../transport/chaos.ts";
-import { crashingHandler, CrashingTransport } from "./crash.ts";
+import { CRASHED, crashingHandler, CrashingTransport } from "./crash.ts";
 
 /** What {@link consumeWithCrashes} needs. */
 export interface ConsumeOptions {
@@ -36,6 +37,32 @@ export interface ConsumeOptions {
   readonly faults: Omit<ChaosOptions, "seed" | "clock">;
   /** How many consumer instances crash before one is left to finish. */
   readonly crashes: number;
+  /** A window on the group (the delivery lab's): it sees everything and changes nothing. */
+  readonly observe?: ConsumeObserver;
+}
+
+/** Hooks on a consumer group's run; none changes what it does. */
+export interface ConsumeObserver {
+  /** Handed to every consumer and producer created, as their `inspect` option. */
+  readonly inspect?: Inspector;
+  /** Each consumer instance, as it starts. */
+  consumer?(instance: ConsumerInstance): void;
+}
+
+/** One consumer instance of the group, as a {@link ConsumeObserver} sees it. */
+export interface ConsumerInstance {
+  readonly consumer: Consumer;
+  /** 0 for the first instance, counting the crashed ones. */
+  readonly incarnation: number;
+  /** The group's handler runs so far, per partition and offset (live: read, never write). */
+  readonly handled: readonly Uint16Array[];
+  /**
+   * Crashes this instance in a handler, {@link MANUAL_CRASH_AFTER} records from now, as a
+   * killed process would: the one thing an observer may do, and it changes the run. The
+   * records of the batch in hand meet the commit strategy's fate (handled again, or lost),
+   * and a new instance takes over. False if the instance is dead or already doomed.
+   */
+  crash(): boolean;
 }
 
 /** Where a consumer instance crashed: in a handler, or at a request that did or did not reach the broker. */
@@ -43,11 +70,14 @@ export type Crash = { readonly at: "handler" } | {
   readonly at: "request";
   readonly api: string;
   readonly applied: boolean;
+} | {
+  /** Crashed from outside, at no planned point (the lab's "crash a consumer"). */
+  readonly at: "manual";
 };
 
-/** "handler", or e.g. "fetch (applied)". */
+/** "handler", "manual", or e.g. "fetch (applied)". */
 export function describeCrash(crash: Crash): string {
-  return crash.at === "handler" ? "handler" : `${crash.api} (${crash.applied ? "applied" : "lost"})`;
+  return crash.at === "request" ? `${crash.api} (${crash.applied ? "applied" : "lost"})` : crash.at;
 }
 
 /** What the group did. */
@@ -61,6 +91,13 @@ export interface ConsumeResult {
   /** Runs that ended in an error the demo did not cause: a consumer that gave up on its own. */
   readonly failures: readonly string[];
 }
+
+/**
+ * A manual crash lands at the handler call this many records after it was asked for: in the
+ * middle of a batch (a fetch brings up to 500), where a crash shows what the commit strategy
+ * does with the records in hand. Between batches it would only catch a request.
+ */
+export const MANUAL_CRASH_AFTER = 50;
 
 /** Instances after the planned crashes that may still fail before the demo gives up. */
 const SPARE_INSTANCES = 20;
@@ -104,14 +141,18 @@ export async function consumeWithCrashes(options: ConsumeOptions): Promise<Consu
   const draw = (min: number, max: number): number => unsafeUniformIntDistribution(min, max, rng);
   const crashes: Crash[] = [];
   const failures: string[] = [];
+  const { observe } = options;
+  const inspect = observe?.inspect ? { inspect: observe.inspect } : {};
   let instances = 0;
+  // Planned crashes; manual ones (see ConsumerInstance.crash) come on top.
+  let planned = 0;
   while (!done()) {
     const incarnation = instances++;
-    if (incarnation >= options.crashes + SPARE_INSTANCES) {
+    if (incarnation >= options.crashes + SPARE_INSTANCES + crashes.length - planned) {
       throw new Error(`the group made no progress after ${incarnation} consumer instances (${failures.join("; ")})`);
     }
     // Instances crash until the planned crashes have happened; the next one runs to the end.
-    const left = options.crashes - crashes.length;
+    const left = options.crashes - planned;
     const crashing = left > 0;
     // The crash point is drawn within what this instance will surely get to: at most a share
     // of the records not yet committed (it handles every one of them unless it crashes), or
@@ -120,7 +161,7 @@ export async function consumeWithCrashes(options: ConsumeOptions): Promise<Consu
     // a transaction step, as the draw falls), which did or did not reach the broker.
     const remaining = ends.reduce((sum, end, p) => sum + end - (broker.committedOffset(groupId, topic, p) ?? 0), 0);
     const share = Math.floor(remaining / (left + 1));
-    const inHandler = crashing && (crashes.length === 0 || draw(0, 1) === 0);
+    const inHandler = crashing && (planned === 0 || draw(0, 1) === 0);
     const atRecord = inHandler ? draw(1, Math.max(1, share)) : -1;
     const atRequest = crashing && !inHandler
       ? draw(1, Math.max(1, Math.floor(share / CONSUMER.maxPollRecords)))
@@ -135,6 +176,7 @@ export async function consumeWithCrashes(options: ConsumeOptions): Promise<Consu
         clock,
         requestTimeout: 200,
         deliverySemantic: exactlyOnce({ transactionalId: `${groupId}-ctp`, transactionTimeoutMs: 5_000 }),
+        ...inspect,
       })
       : undefined;
     const consumer = createConsumer(transport, topic, {
@@ -143,6 +185,20 @@ export async function consumeWithCrashes(options: ConsumeOptions): Promise<Consu
       clock,
       ...CONSUMER,
       ...(output ? { producer: output } : {}),
+      ...inspect,
+    });
+    // A manual crash: handler calls left before it lands (0: none asked for), and whether it did.
+    let manualIn = 0;
+    let manual = false;
+    observe?.consumer?.({
+      consumer,
+      incarnation,
+      handled,
+      crash: () => {
+        if (transport.dead || manualIn > 0) return false;
+        manualIn = MANUAL_CRASH_AFTER;
+        return true;
+      },
     });
 
     const stop = new AbortController();
@@ -150,6 +206,11 @@ export async function consumeWithCrashes(options: ConsumeOptions): Promise<Consu
       transport,
       atRecord,
       async (record: ConsumedRecord, context: HandlerContext): Promise<void> => {
+        if (manualIn > 0 && --manualIn === 0) {
+          manual = true;
+          transport.kill();
+          throw CRASHED;
+        }
         if (context.tx) await context.tx.send(record.key, record.value);
         handled[record.partition]![record.offset]!++;
       },
@@ -161,7 +222,10 @@ export async function consumeWithCrashes(options: ConsumeOptions): Promise<Consu
     try {
       await consumer.run(handler, { signal: stop.signal });
     } catch (error) {
-      if (transport.dead) {
+      if (manual) {
+        crashes.push({ at: "manual" });
+      } else if (transport.dead) {
+        planned++;
         crashes.push(inHandler ? { at: "handler" } : { at: "request", api: transport.crashedOn ?? "unknown", applied });
       } else {
         // Not a crash of ours: the consumer gave up (say, a broker out of reach for longer

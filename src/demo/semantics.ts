@@ -22,8 +22,10 @@ import { EmbeddedBroker } from "../broker/broker.ts";
 import type { CommitStrategy } from "../consumer/config.ts";
 import { VirtualClock } from "../runtime/virtual-clock.ts";
 import { createProducer } from "../producer/create.ts";
+import type { Producer } from "../producer/producer.ts";
+import type { RetryPolicy } from "../retry/policy.ts";
 import { atLeastOnce, atMostOnce, type DeliverySemantic, exactlyOnce } from "../producer/config.ts";
-import { consumeWithCrashes, type Crash, seedFor } from "./consume.ts";
+import { type ConsumeObserver, consumeWithCrashes, type Crash, seedFor } from "./consume.ts";
 import { guaranteeHeld, idOf, reconcile, type Tally, valueOf } from "./reconcile.ts";
 
 /** One line of the demo's table. */
@@ -80,6 +82,38 @@ export interface DemoOptions {
   faults?: Omit<ChaosOptions, "seed" | "clock">;
   /** Consumer instances that crash per semantic before one is left to finish. */
   crashes?: number;
+  /** Partitions of the input and output topics; default 4. */
+  partitions?: number;
+  /** The producer's batch size in bytes; default 64 KiB. */
+  batchSize?: number;
+  /** A window on the run (the delivery lab's): it sees everything and changes nothing. */
+  observe?: DemoObserver;
+}
+
+/** What a run is made of, for a {@link DemoObserver}. */
+export interface DemoRun {
+  readonly clock: VirtualClock;
+  readonly broker: EmbeddedBroker;
+  /** The topic the producer writes and the consumers read. */
+  readonly topic: string;
+  /** Where a `transactional` consumer copies each record. */
+  readonly outputTopic: string;
+  readonly partitions: number;
+  /** The consumer group, whose committed offsets say how far the consumers got. */
+  readonly groupId: string;
+}
+
+/**
+ * Hooks on a run, each called as its moment comes. None of them changes what the run does:
+ * one seed gives the same row watched or not (the lab's reconciliation relies on it).
+ */
+export interface DemoObserver extends ConsumeObserver {
+  /** The run is set up, nothing sent yet. */
+  run?(run: DemoRun): void;
+  /** The run's producer, before its first send. */
+  producer?(producer: Producer): void;
+  /** The producer is done (flushed and closed); the consumers start. */
+  produced?(): void;
 }
 
 /** Default record count: enough for the producer faults to show, and the whole demo still takes seconds. */
@@ -89,9 +123,13 @@ export const DEMO_FAULTS = { dropRequest: 0.02, dropResponse: 0.02, disconnect: 
 /** Default number of consumer crashes per semantic. */
 export const DEMO_CRASHES = 3;
 
-const PARTITIONS = 4;
+const DEFAULT_PARTITIONS = 4;
+const BATCH_SIZE = 64 * 1024;
 const INPUT = "demo";
 const OUTPUT = "demo-out";
+
+/** The producers' retry policy (at-least-once and exactly-once). */
+export const DEMO_RETRY = { maxRetries: 20, initialDelay: 5, maxDelay: 200, strategy: "exponential" } as const;
 
 /** A semantic and its consumer side. */
 export interface Pairing {
@@ -111,8 +149,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoRow[]> {
  * ends in `exactlyOnceCommit` (`transactional` where the engine has transactions,
  * `idempotent` on NATS JetStream).
  */
-export function pairings(exactlyOnceCommit: "transactional" | "idempotent"): Pairing[] {
-  const retry = { maxRetries: 20, initialDelay: 5, maxDelay: 200, strategy: "exponential" } as const;
+export function pairings(
+  exactlyOnceCommit: "transactional" | "idempotent",
+  retry: Partial<RetryPolicy> = DEMO_RETRY,
+): Pairing[] {
   return [
     { semantic: atMostOnce(), commit: "before-processing" },
     { semantic: atLeastOnce(retry), commit: "after-processing" },
@@ -120,21 +160,31 @@ export function pairings(exactlyOnceCommit: "transactional" | "idempotent"): Pai
   ];
 }
 
-async function runOne({ semantic, commit }: Pairing, index: number, options: DemoOptions): Promise<DemoRow> {
+/**
+ * One semantic end to end, the `index`-th of its run (which seeds its consumers' crashes):
+ * one row of the table.
+ */
+export async function runOne({ semantic, commit }: Pairing, index: number, options: DemoOptions): Promise<DemoRow> {
   const records = options.records ?? DEMO_RECORDS;
   const seed = options.seed ?? 7;
   const faults = options.faults ?? DEMO_FAULTS;
+  const partitions = options.partitions ?? DEFAULT_PARTITIONS;
+  const { observe } = options;
+  const groupId = `demo-${commit}`;
   const clock = new VirtualClock();
   const broker = new EmbeddedBroker({ clock });
-  broker.createTopic(INPUT, { partitions: PARTITIONS });
-  broker.createTopic(OUTPUT, { partitions: PARTITIONS });
+  broker.createTopic(INPUT, { partitions });
+  broker.createTopic(OUTPUT, { partitions });
+  observe?.run?.({ clock, broker, topic: INPUT, outputTopic: OUTPUT, partitions, groupId });
   const transport = chaos(broker.transport(), { seed, clock, ...faults });
   const producer = createProducer(transport, INPUT, {
     clock,
     deliverySemantic: semantic,
     requestTimeout: 50,
-    batchSize: 64 * 1024,
+    batchSize: options.batchSize ?? BATCH_SIZE,
+    ...(observe?.inspect ? { inspect: observe.inspect } : {}),
   });
+  observe?.producer?.(producer);
 
   const started = performance.now();
   for (let i = 0; i < records; i++) {
@@ -144,19 +194,21 @@ async function runOne({ semantic, commit }: Pairing, index: number, options: Dem
   await producer.flush().catch(() => {});
   const reportedFailed = producer.stats.failed;
   await producer.close().catch(() => {});
+  observe?.produced?.();
 
   const consumed = await consumeWithCrashes({
     broker,
     clock,
     topic: INPUT,
-    partitions: PARTITIONS,
-    groupId: `demo-${commit}`,
+    partitions,
+    groupId,
     commit,
     ...(commit === "transactional" ? { outputTopic: OUTPUT } : {}),
     // Each semantic meets its own crashes, all from the one seed.
     seed: seedFor(seed, index),
     faults,
     crashes: options.crashes ?? DEMO_CRASHES,
+    ...(observe ? { observe } : {}),
   });
   const seconds = (performance.now() - started) / 1000;
 
@@ -164,14 +216,14 @@ async function runOne({ semantic, commit }: Pairing, index: number, options: Dem
   // for exactly-once, that is the read-committed output (a handler run in an aborted
   // transaction left nothing a reader sees).
   const log = function* () {
-    for (let p = 0; p < PARTITIONS; p++) {
+    for (let p = 0; p < partitions; p++) {
       for (const record of broker.read(INPUT, p, { isolation: "read-uncommitted" })) {
         yield { id: idOf(record.value), partition: p, offset: record.offset };
       }
     }
   };
   const output = function* () {
-    for (let p = 0; p < PARTITIONS; p++) {
+    for (let p = 0; p < partitions; p++) {
       for (const record of broker.read(OUTPUT, p, { isolation: "read-committed" })) yield idOf(record.value);
     }
   };

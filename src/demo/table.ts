@@ -59,7 +59,8 @@ const NARROW: readonly Column[] = [
   { header: "crashes", cell: count((r) => r.crashes.length) },
 ];
 
-const WIDE: readonly Column[] = [
+/** Every column, as the wide layout shows them (the delivery lab's table has the same). */
+export const WIDE: readonly Column[] = [
   { header: "semantic", cell: (r) => r.semantic, align: "left" },
   { header: "consumer commit", cell: (r) => r.commit, align: "left" },
   { header: "sent", cell: count((r) => r.sent) },
