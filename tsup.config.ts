@@ -1,10 +1,18 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: { index: "src/index.ts", nats: "src/adapters/nats/index.ts", internal: "src/internal.ts" },
+  entry: {
+    index: "src/index.ts",
+    nats: "src/adapters/nats/index.ts",
+    // `acktor/nats` under package.json's "browser" condition: the same exports, connecting over
+    // WebSocket only, so it reaches neither @nats-io/transport-node nor any node:* module.
+    "nats.browser": "src/adapters/nats/browser.ts",
+    internal: "src/internal.ts",
+  },
   format: ["esm", "cjs"],
   // Shared chunks in both formats: without them each CommonJS entry carries its own copy of
-  // every class, and `err instanceof AcktorError` fails across `acktor` and `acktor/nats`.
+  // every class, and `err instanceof AcktorError` fails across `acktor` and `acktor/nats`
+  // (either of its builds: the browser entry shares the adapter's chunks too).
   splitting: true,
   // The producer and consumer are `AsyncDisposable` (`await using`), so their declarations
   // name `Symbol.asyncDispose`: each declaration file brings the lib that declares it, rather

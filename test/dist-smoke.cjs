@@ -1,7 +1,9 @@
 // Requires the built package as CommonJS, as a published consumer would, delivers a record,
-// and checks that `acktor`, `acktor/nats` and `acktor/internal` share one copy of each class.
+// and checks that `acktor`, `acktor/nats` (Node's build and the browser's) and `acktor/internal`
+// share one copy of each class.
 const acktor = require("../dist/index.cjs");
 const nats = require("../dist/nats.cjs");
+const natsBrowser = require("../dist/nats.browser.cjs");
 const internal = require("../dist/internal.cjs");
 
 (async () => {
@@ -19,6 +21,13 @@ const internal = require("../dist/internal.cjs");
   }
   if (!(nats.JetStreamConsumer.prototype instanceof Consumer)) {
     throw new Error("acktor/nats's JetStreamConsumer does not extend acktor's Consumer");
+  }
+  const tcpInBrowser = await natsBrowser.connectNats({ servers: "127.0.0.1:4222" }).then(() => null, (e) => e);
+  if (!(tcpInBrowser instanceof ConfigError) || !/WebSocket only/.test(tcpInBrowser.message)) {
+    throw new Error(`acktor/nats for browsers took a host:port address, or refused it with another error: ${tcpInBrowser}`);
+  }
+  if (natsBrowser.JetStreamConsumer !== nats.JetStreamConsumer) {
+    throw new Error("acktor/nats's browser and Node builds do not share their classes");
   }
   if (internal.EmbeddedBroker !== EmbeddedBroker) throw new Error("acktor/internal does not share acktor's classes");
   console.log("dist CJS ok:", JSON.stringify(meta));

@@ -98,6 +98,34 @@ try {
 JS
 node nats.mjs
 
+# A browser bundler (esbuild, platform browser) takes `acktor/nats` through package.json's
+# "browser" condition: the WebSocket-only build, which bundles without any node:* module (the
+# Node build needs node:net, node:tls, node:dns) and refuses a TCP address with acktor's
+# ConfigError. The bundle runs here under Node, which is enough for that refusal.
+cat >browser.mjs <<'JS'
+import { AcktorError, ConfigError } from "acktor";
+import { connectNats } from "acktor/nats";
+const refused = await connectNats({ servers: "nats://127.0.0.1:4222" }).then(() => null, (e) => e);
+if (!(refused instanceof ConfigError && refused instanceof AcktorError && /WebSocket only/.test(refused.message))) {
+  throw new Error(`the browser build of acktor/nats did not refuse a nats:// address with a ConfigError: ${refused}`);
+}
+console.log("browser bundle: acktor/nats is the WebSocket build, without node:* modules; nats:// gets a ConfigError");
+JS
+node -e '
+require(process.argv[1]).build({
+  entryPoints: ["browser.mjs"], bundle: true, platform: "browser", format: "esm",
+  outfile: "browser.bundle.mjs", metafile: true, logLevel: "error",
+}).then((result) => {
+  const inputs = Object.keys(result.metafile.inputs);
+  if (!inputs.some((i) => i.endsWith("node_modules/acktor/dist/nats.browser.js"))) {
+    throw new Error("the browser condition did not select dist/nats.browser.js: " + inputs.join(" "));
+  }
+  const node = inputs.filter((i) => i.startsWith("node:") || i.includes("@nats-io/transport-node"));
+  if (node.length > 0) throw new Error("the browser bundle holds Node-only modules: " + node.join(" "));
+}).catch((error) => { console.error(error); process.exit(1); });
+' "$root/node_modules/esbuild" || fail "acktor/nats does not bundle for the browser"
+node browser.bundle.mjs
+
 # A TypeScript user: strict, default libs for es2022 (no @types/node), no skipLibCheck. Under
 # nodenext (ESM and CJS alike) every entry checks; under node10, which reaches the subpaths
 # through typesVersions, `acktor` and `acktor/internal` do, but not `acktor/nats`: the

@@ -83,6 +83,22 @@ const EXPECTED: Expectation[] = [
     ].join("\n"),
   },
   {
+    contains: `broker.producer("orders", { inspect })`,
+    run: (printed) =>
+      assert.equal(printed, [
+        "producer: open",
+        "batch: open",
+        "batch: sealed",
+        "request: sending",
+        "request: awaiting-ack",
+        "batch: in-flight",
+        "batch: delivered",
+        "request: delivered",
+        "producer: closing",
+        "producer: closed",
+      ]),
+  },
+  {
     contains: `broker.partitionState("orders", 0)`,
     run: (printed) => assert.equal(printed, []),
   },
@@ -99,6 +115,7 @@ const EXPECTED: Expectation[] = [
     run: (printed) => assert.equal(printed, [], "no request was made, so no fault"),
   },
   { contains: `const nats = await connectNats(` },
+  { contains: `servers: "ws://localhost:8080"` },
 ];
 
 const blocks = readmeBlocks();

@@ -193,6 +193,11 @@ export interface NatsProcessOptions {
   readonly config: string;
   /** Where the config and log files go. */
   readonly dir: string;
+  /**
+   * Also accept WebSocket clients (browsers, `ws://127.0.0.1:<port>`) on this port: a
+   * `websocket { listen: "127.0.0.1:<port>", no_tls: true }` block is added to `config`.
+   */
+  readonly websocketPort?: number;
 }
 
 /**
@@ -203,6 +208,8 @@ export class NatsProcess {
   readonly name: string;
   readonly configFile: string;
   readonly logFile: string;
+  /** The port of its `websocket` block, or null without one. */
+  readonly websocketPort: number | null;
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
   #lastExit = "";
@@ -213,7 +220,11 @@ export class NatsProcess {
     this.name = options.name;
     this.configFile = path.join(options.dir, `${options.name}.conf`);
     this.logFile = path.join(options.dir, `${options.name}.log`);
-    fs.writeFileSync(this.configFile, options.config);
+    this.websocketPort = options.websocketPort ?? null;
+    const websocket = this.websocketPort === null
+      ? ""
+      : `\nwebsocket {\n  listen: "127.0.0.1:${this.websocketPort}"\n  no_tls: true\n}\n`;
+    fs.writeFileSync(this.configFile, options.config + websocket);
   }
 
   /** The running process's pid, or null when it is not running. */
@@ -289,5 +300,75 @@ export class NatsProcess {
     } catch {
       return "(no log)";
     }
+  }
+}
+
+/** A single nats-server of a test's own, started by {@link startNatsServer}. */
+export interface OwnNatsServer {
+  readonly process: NatsProcess;
+  /** Its client port, and `127.0.0.1:<port>`. */
+  readonly port: number;
+  readonly url: string;
+  /** `ws://127.0.0.1:<port>` of its websocket block, or null without one. */
+  readonly wsUrl: string | null;
+  /** Kills it (SIGKILL, by its own pid) and removes its store and logs; never throws. */
+  stop(): Promise<void>;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = net.createConnection(port, "127.0.0.1");
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Starts one nats-server of the caller's own on free ports (never 4222), with JetStream in a
+ * temp store (unless `jetStream: false`) and, with `websocket: true`, a websocket block
+ * without TLS; resolves once every port it has accepts connections. Ports picked by
+ * {@link freePorts} can be taken before the server binds them: then it tries again on others.
+ */
+export async function startNatsServer(
+  options: { name: string; jetStream?: boolean; websocket?: boolean; within?: number },
+): Promise<OwnNatsServer> {
+  for (let attempt = 1;; attempt++) {
+    const [port, websocketPort] = await freePorts(2) as [number, number];
+    const dir = tempDir(options.name);
+    const server = new NatsProcess({
+      name: options.name,
+      dir,
+      config: [
+        `listen: "127.0.0.1:${port}"`,
+        `log_file: "${path.join(dir, `${options.name}.log`)}"`,
+        ...(options.jetStream === false ? [] : [`jetstream {`, `  store_dir: "${path.join(dir, "store")}"`, `}`]),
+        "",
+      ].join("\n"),
+      ...(options.websocket ? { websocketPort } : {}),
+    });
+    const stop = async (): Promise<void> => {
+      await server.kill("SIGKILL");
+      removeDir(dir);
+    };
+    server.start();
+    try {
+      await poll(`nats-server ${options.name} listening`, async () => {
+        if (!server.running) throw new Error(`it ended (${server.lastExit})`);
+        return await listening(port) && (!options.websocket || await listening(websocketPort));
+      }, { within: options.within ?? 10_000, step: 50, describe: () => server.logTail() });
+    } catch (error) {
+      const taken = server.logTail(20).includes("address already in use");
+      await stop();
+      if (taken && attempt < 3) continue;
+      throw error;
+    }
+    return {
+      process: server,
+      port,
+      url: `127.0.0.1:${port}`,
+      wsUrl: options.websocket ? `ws://127.0.0.1:${websocketPort}` : null,
+      stop,
+    };
   }
 }

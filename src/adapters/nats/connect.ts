@@ -1,19 +1,29 @@
 /**
- * Connecting to NATS. The official `@nats-io/transport-node` client runs on Node and, through
- * Deno's `node:net`, on Deno too, so this adapter needs no runtime seam of its own.
+ * Connecting to NATS: what every runtime shares (validating the options, waiting for
+ * JetStream, naming the cause of a failure). How the connection is opened is a runtime seam,
+ * as in the nats.js clients themselves (`@nats-io/transport-node`'s `connect` for TCP,
+ * `@nats-io/nats-core`'s `wsconnect` for WebSocket): `dial-node.ts` serves Node, Deno and Bun
+ * (TCP, and WebSocket through the runtime's global `WebSocket`), `dial-browser.ts` serves
+ * browsers (WebSocket only). Each entry (`index.ts`, `browser.ts`) takes its `connectNats`
+ * from one of them; package.json's "browser" condition picks the browser's, so a browser
+ * bundle never reaches `@nats-io/transport-node` and its `node:net`, `node:tls`, `node:dns`.
  *
  * @module
  */
-import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
-import { ConfigError, EngineUnavailableError } from "../../errors.ts";
-import { describe, integerIn, isObject, rejectUnknownKeys } from "../../validate.ts";
+import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { AcktorError, ConfigError, EngineUnavailableError } from "../../errors.ts";
+import { describe, integerIn, isObject, rejectUnknownKeys } from "../../validate.ts";
 import { NatsTransport } from "./nats-transport.ts";
 import { isNoResponders, isRecovering, nameOf } from "./nats-errors.ts";
 
 /** Where and how to connect. */
 export interface NatsConnectOptions {
-  /** `"127.0.0.1:4222"`, `"nats://host:4222"`, or several. */
+  /**
+   * `"127.0.0.1:4222"`, `"nats://host:4222"`, `"ws://host:8080"`, `"wss://host"`, or several
+   * of one kind: a connection is TCP (`nats://`, `tls://`, `host:port`) or WebSocket (`ws://`,
+   * `wss://`, the server's `websocket` block), never both. Browsers connect over WebSocket only.
+   */
   servers: string | string[];
   /** How long the first connection, and JetStream becoming ready, may take together. Default 5 000 ms. */
   timeoutMs?: number;
@@ -30,19 +40,36 @@ export interface NatsConnectOptions {
   publishWindow?: number;
 }
 
+/** How a connection's addresses reach the server: TCP (`nats://`, `tls://`, `host:port`) or WebSocket. */
+export type AddressKind = "tcp" | "websocket";
+
 /**
- * Connects to a NATS server with JetStream and returns a transport that `createProducer`
- * accepts unchanged, plus `createTopic`. The client reconnects by itself after a dropped
- * connection; requests in flight then time out and the producer's retry policy decides.
- *
- * Waits up to `timeoutMs` (from the call) for JetStream to answer: a cluster still electing
- * answers "no responders" or "temporarily unavailable" for a few seconds.
- *
- * Throws `EngineUnavailableError` naming the server and the cause: nothing listening, a bad
- * URL, failed authentication, a server without JetStream, an account without it, or a
- * JetStream that did not become ready in time.
+ * A runtime's way of opening a connection of `kind` with the client's options. It rejects
+ * with a `ConfigError` for a kind the runtime cannot open (which `connectNats` passes on as
+ * it is); any other rejection is a failure to connect.
  */
-export async function connectNats(options: NatsConnectOptions): Promise<NatsTransport> {
+export type Dial = (kind: AddressKind, options: ConnectionOptions) => Promise<NatsConnection>;
+
+const WEBSOCKET = /^wss?:\/\//i;
+
+/** The kind of a list of server addresses; a `ConfigError` for a list that mixes the two. */
+export function addressKind(servers: readonly string[]): AddressKind {
+  const ws = servers.filter((s) => WEBSOCKET.test(s.trim()));
+  if (ws.length === 0) return "tcp";
+  if (ws.length === servers.length) return "websocket";
+  const tcp = servers.filter((s) => !WEBSOCKET.test(s.trim()));
+  throw new ConfigError(
+    "servers",
+    `mixes WebSocket addresses (${ws.join(", ")}) with TCP ones (${tcp.join(", ")}): a connection ` +
+      "is either TCP (nats://, tls://, host:port) or WebSocket (ws://, wss://), so list one kind",
+  );
+}
+
+/**
+ * What `connectNats` does on every runtime, with the runtime's `dial`: validates the options,
+ * connects, waits for JetStream, and returns the transport.
+ */
+export async function openNats(options: NatsConnectOptions, dial: Dial): Promise<NatsTransport> {
   if (!isObject(options as unknown)) throw new ConfigError("nats", `expected { servers }, got ${describe(options)}`);
   rejectUnknownKeys(options, ["servers", "timeoutMs", "user", "pass", "token", "name", "publishWindow"], "nats");
   const publishWindow = integerIn("publishWindow", options.publishWindow ?? 256, 1);
@@ -51,6 +78,7 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsTran
   if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === "string" && s.length > 0)) {
     throw new ConfigError("servers", `expected a server address or a non-empty list of them, got ${describe(servers)}`);
   }
+  const kind = addressKind(list);
   const server = list.join(",");
   const connection: ConnectionOptions = {
     servers: list,
@@ -67,8 +95,9 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsTran
   const deadline = Date.now() + timeoutMs;
   let nc;
   try {
-    nc = await connect(connection);
+    nc = await dial(kind, connection);
   } catch (error) {
+    if (error instanceof AcktorError) throw error;
     const cause = error instanceof Error
       ? `${error.name === "Error" ? error.constructor.name : error.name}: ${error.message}`
       : String(error);

@@ -1,10 +1,13 @@
 /**
  * acktor on NATS JetStream: `connectNats({ servers })` gives a transport that
- * `createProducer` and `createConsumer` accept unchanged.
+ * `createProducer` and `createConsumer` accept unchanged. This entry serves Node, Deno and
+ * Bun (TCP or WebSocket addresses); browsers get `browser.ts` (WebSocket only) through
+ * package.json's "browser" condition, with the same exports.
  *
  * @module
  */
-export { connectNats, type NatsConnectOptions } from "./connect.ts";
+export { connectNats } from "./dial-node.ts";
+export type { NatsConnectOptions } from "./connect.ts";
 export { type NatsTopicConfig, NatsTransport, streamName } from "./nats-transport.ts";
 export { durableName, JetStreamConsumer } from "./jetstream-consumer.ts";
 export type { Framing } from "./message.ts";

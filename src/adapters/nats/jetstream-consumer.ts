@@ -38,7 +38,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from "@nats-io/jetstream";
-import { nanos, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { nanos, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import {
   type AcktorError,
   ConfigError,

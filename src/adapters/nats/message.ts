@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
+import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
 import { EMPTY_HEADERS, put, reservedHeaderName } from "../../transport/headers.ts";
 import type { Bytes, FetchedRecord, RecordColumns, RecordHeaders } from "../../transport/protocol.ts";
 import { decodeFrame, encodeFrame, frameOffset } from "./frame.ts";

@@ -25,7 +25,7 @@ import {
   type PubAck,
   StorageType,
 } from "@nats-io/jetstream";
-import { nanos, type NatsConnection } from "@nats-io/transport-node";
+import { nanos, type NatsConnection } from "@nats-io/nats-core";
 import {
   type AcktorError,
   ConfigError,
