@@ -24,7 +24,9 @@ const internal = require("../dist/internal.cjs");
   }
   const tcpInBrowser = await natsBrowser.connectNats({ servers: "127.0.0.1:4222" }).then(() => null, (e) => e);
   if (!(tcpInBrowser instanceof ConfigError) || !/WebSocket only/.test(tcpInBrowser.message)) {
-    throw new Error(`acktor/nats for browsers took a host:port address, or refused it with another error: ${tcpInBrowser}`);
+    throw new Error(
+      `acktor/nats for browsers took a host:port address, or refused it with another error: ${tcpInBrowser}`,
+    );
   }
   if (natsBrowser.JetStreamConsumer !== nats.JetStreamConsumer) {
     throw new Error("acktor/nats's browser and Node builds do not share their classes");

@@ -25,7 +25,10 @@ if (!(refused instanceof ConfigError) || !(refused instanceof AcktorError)) {
 if (!(nats.JetStreamConsumer.prototype instanceof Consumer)) {
   throw new Error("acktor/nats's JetStreamConsumer does not extend acktor's Consumer");
 }
-const mixed = await nats.connectNats({ servers: ["ws://127.0.0.1:1", "nats://127.0.0.1:2"] }).then(() => null, (e) => e);
+const mixed = await nats.connectNats({ servers: ["ws://127.0.0.1:1", "nats://127.0.0.1:2"] }).then(
+  () => null,
+  (e) => e,
+);
 if (!(mixed instanceof ConfigError) || mixed.field !== "servers") {
   throw new Error(`a list mixing ws:// and nats:// was not refused with a ConfigError: ${mixed}`);
 }
