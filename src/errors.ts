@@ -51,6 +51,7 @@ export type ErrorCode =
 
 /** Base class of every error acktor raises. */
 export class AcktorError extends Error {
+  override name = "AcktorError";
   /** A stable code, safe to switch on. */
   readonly code: ErrorCode;
   /**
@@ -61,7 +62,9 @@ export class AcktorError extends Error {
 
   constructor(code: ErrorCode, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
+    // An application's own subclass is named after its class; acktor's own errors name
+    // themselves with a literal, which a minifier renaming classes cannot change.
+    if (new.target !== AcktorError) this.name = new.target.name;
     this.code = code;
     this.retriable = options.retriable ?? false;
   }
@@ -69,6 +72,7 @@ export class AcktorError extends Error {
 
 /** A configuration value is missing, of the wrong type or out of range. */
 export class ConfigError extends AcktorError {
+  override readonly name: string = "ConfigError";
   /** Dotted path of the offending field, e.g. `deliverySemantic.retry.maxDelay`. */
   readonly field: string;
   constructor(field: string, problem: string) {
@@ -82,6 +86,7 @@ export type RecordField = "key" | "value" | "headers" | "timestamp" | "options";
 
 /** A record's key, value, headers, timestamp or `send()` options are not of a supported type or form. */
 export class InvalidRecordError extends AcktorError {
+  override readonly name: string = "InvalidRecordError";
   /** `"key"`, `"value"`, `"headers"`, `"timestamp"` or `"options"` (an unknown `send()` option). */
   readonly field: RecordField;
   constructor(field: RecordField, problem: string) {
@@ -92,6 +97,7 @@ export class InvalidRecordError extends AcktorError {
 
 /** One record is larger than the producer's or broker's limit. */
 export class RecordTooLargeError extends AcktorError {
+  override readonly name: string = "RecordTooLargeError";
   readonly size: number;
   readonly maxSize: number;
   constructor(size: number, maxSize: number) {
@@ -103,6 +109,7 @@ export class RecordTooLargeError extends AcktorError {
 
 /** A produce request's batch is larger than the broker accepts. */
 export class BatchTooLargeError extends AcktorError {
+  override readonly name: string = "BatchTooLargeError";
   readonly size: number;
   readonly maxSize: number;
   constructor(size: number, maxSize: number) {
@@ -114,6 +121,7 @@ export class BatchTooLargeError extends AcktorError {
 
 /** A topic name breaks the naming rules. */
 export class InvalidTopicError extends AcktorError {
+  override readonly name: string = "InvalidTopicError";
   readonly topic: string;
   constructor(topic: string, problem: string) {
     super("TOPIC_INVALID", `invalid topic name ${JSON.stringify(topic)}: ${problem}`);
@@ -123,6 +131,7 @@ export class InvalidTopicError extends AcktorError {
 
 /** The topic does not exist on the broker. */
 export class UnknownTopicError extends AcktorError {
+  override readonly name: string = "UnknownTopicError";
   readonly topic: string;
   constructor(topic: string) {
     super("TOPIC_UNKNOWN", `unknown topic "${topic}"`);
@@ -132,6 +141,7 @@ export class UnknownTopicError extends AcktorError {
 
 /** `createTopic` was asked for a topic that already exists. */
 export class TopicExistsError extends AcktorError {
+  override readonly name: string = "TopicExistsError";
   readonly topic: string;
   constructor(topic: string) {
     super("TOPIC_EXISTS", `topic "${topic}" already exists`);
@@ -141,6 +151,7 @@ export class TopicExistsError extends AcktorError {
 
 /** The partition does not exist in the topic. */
 export class UnknownPartitionError extends AcktorError {
+  override readonly name: string = "UnknownPartitionError";
   readonly topic: string;
   readonly partition: number;
   constructor(topic: string, partition: number) {
@@ -152,6 +163,7 @@ export class UnknownPartitionError extends AcktorError {
 
 /** `send()` was called on a producer that is closing or closed. */
 export class ProducerClosedError extends AcktorError {
+  override readonly name: string = "ProducerClosedError";
   constructor() {
     super("PRODUCER_CLOSED", "the producer is closed and accepts no more records");
   }
@@ -159,6 +171,7 @@ export class ProducerClosedError extends AcktorError {
 
 /** `send()` waited longer than `deliveryTimeout` for room in a full buffer. */
 export class BufferTimeoutError extends AcktorError {
+  override readonly name: string = "BufferTimeoutError";
   readonly waitedMs: number;
   constructor(waitedMs: number) {
     super("BUFFER_TIMEOUT", `the producer buffer stayed full for ${waitedMs} ms (deliveryTimeout)`);
@@ -168,6 +181,7 @@ export class BufferTimeoutError extends AcktorError {
 
 /** No response arrived in time. The request may or may not have been applied. */
 export class RequestTimedOutError extends AcktorError {
+  override readonly name: string = "RequestTimedOutError";
   readonly timeoutMs: number;
   constructor(timeoutMs: number, message = `no response within ${timeoutMs} ms`) {
     super("REQUEST_TIMED_OUT", message, { retriable: true });
@@ -177,6 +191,7 @@ export class RequestTimedOutError extends AcktorError {
 
 /** The connection dropped while the request was outstanding. It may or may not have been applied. */
 export class DisconnectedError extends AcktorError {
+  override readonly name: string = "DisconnectedError";
   constructor(message = "the connection to the broker was lost") {
     super("DISCONNECTED", message, { retriable: true });
   }
@@ -184,6 +199,7 @@ export class DisconnectedError extends AcktorError {
 
 /** The replica that received the request is not (or no longer) the partition's leader. */
 export class NotLeaderError extends AcktorError {
+  override readonly name: string = "NotLeaderError";
   constructor(message: string) {
     super("NOT_LEADER", message, { retriable: true });
   }
@@ -191,6 +207,7 @@ export class NotLeaderError extends AcktorError {
 
 /** Fewer in-sync replicas than `minInsyncReplicas`: a read-committed write cannot be acknowledged. */
 export class NotEnoughReplicasError extends AcktorError {
+  override readonly name: string = "NotEnoughReplicasError";
   constructor(message: string) {
     super("NOT_ENOUGH_REPLICAS", message, { retriable: true });
   }
@@ -198,6 +215,7 @@ export class NotEnoughReplicasError extends AcktorError {
 
 /** The transport was closed by its owner; nothing more can be sent through it. */
 export class TransportClosedError extends AcktorError {
+  override readonly name: string = "TransportClosedError";
   constructor() {
     super("TRANSPORT_CLOSED", "the transport is closed");
   }
@@ -205,6 +223,7 @@ export class TransportClosedError extends AcktorError {
 
 /** The producer could not learn a topic's partitions; records waiting on it were not accepted. */
 export class MetadataUnavailableError extends AcktorError {
+  override readonly name: string = "MetadataUnavailableError";
   readonly topic: string;
   readonly attempts: number;
   constructor(topic: string, attempts: number, cause: unknown) {
@@ -217,6 +236,7 @@ export class MetadataUnavailableError extends AcktorError {
 
 /** An idempotent producer's epoch is older than the broker's: a newer instance took over. */
 export class InvalidProducerEpochError extends AcktorError {
+  override readonly name: string = "InvalidProducerEpochError";
   constructor(message: string) {
     super("INVALID_PRODUCER_EPOCH", message);
   }
@@ -227,6 +247,7 @@ export class InvalidProducerEpochError extends AcktorError {
  * is a zombie: it is fenced for good, and its open transaction is aborted.
  */
 export class ProducerFencedError extends AcktorError {
+  override readonly name: string = "ProducerFencedError";
   constructor(message: string) {
     super("PRODUCER_FENCED", message);
   }
@@ -239,6 +260,7 @@ export class ProducerFencedError extends AcktorError {
  * (transactional).
  */
 export class OutOfOrderSequenceError extends AcktorError {
+  override readonly name: string = "OutOfOrderSequenceError";
   constructor(message: string) {
     super("OUT_OF_ORDER_SEQUENCE", message, { retriable: true });
   }
@@ -246,6 +268,7 @@ export class OutOfOrderSequenceError extends AcktorError {
 
 /** The broker has no state for this producer id in this partition. */
 export class UnknownProducerIdError extends AcktorError {
+  override readonly name: string = "UnknownProducerIdError";
   constructor(message: string) {
     super("UNKNOWN_PRODUCER_ID", message);
   }
@@ -257,6 +280,7 @@ export class UnknownProducerIdError extends AcktorError {
  * the transaction, ending a transaction that is not open.
  */
 export class InvalidTxnStateError extends AcktorError {
+  override readonly name: string = "InvalidTxnStateError";
   constructor(message: string) {
     super("INVALID_TXN_STATE", message);
   }
@@ -264,6 +288,7 @@ export class InvalidTxnStateError extends AcktorError {
 
 /** The previous transaction of this id is still completing; retry shortly. */
 export class ConcurrentTransactionsError extends AcktorError {
+  override readonly name: string = "ConcurrentTransactionsError";
   constructor(message: string) {
     super("CONCURRENT_TRANSACTIONS", message, { retriable: true });
   }
@@ -271,6 +296,7 @@ export class ConcurrentTransactionsError extends AcktorError {
 
 /** The transaction stayed open past its timeout and the coordinator aborted it. */
 export class TransactionTimedOutError extends AcktorError {
+  override readonly name: string = "TransactionTimedOutError";
   constructor(message: string) {
     super("TRANSACTION_TIMED_OUT", message);
   }
@@ -278,6 +304,7 @@ export class TransactionTimedOutError extends AcktorError {
 
 /** The transaction was aborted (by the caller, or because a write in it failed); nothing in it is visible to read-committed readers. */
 export class TransactionAbortedError extends AcktorError {
+  override readonly name: string = "TransactionAbortedError";
   constructor(message: string, cause?: unknown) {
     super("TRANSACTION_ABORTED", message, { cause });
   }
@@ -285,6 +312,7 @@ export class TransactionAbortedError extends AcktorError {
 
 /** The producer id does not belong to the transactional id. */
 export class InvalidProducerIdMappingError extends AcktorError {
+  override readonly name: string = "InvalidProducerIdMappingError";
   constructor(message: string) {
     super("INVALID_PRODUCER_ID_MAPPING", message);
   }
@@ -295,6 +323,7 @@ export class InvalidProducerIdMappingError extends AcktorError {
  * expired and its partitions went to others. It must join again without a member id.
  */
 export class UnknownMemberIdError extends AcktorError {
+  override readonly name: string = "UnknownMemberIdError";
   constructor(message: string) {
     super("UNKNOWN_MEMBER_ID", message);
   }
@@ -306,6 +335,7 @@ export class UnknownMemberIdError extends AcktorError {
  * member up to date; sending the same request again fails again.
  */
 export class IllegalGenerationError extends AcktorError {
+  override readonly name: string = "IllegalGenerationError";
   constructor(message: string) {
     super("ILLEGAL_GENERATION", message);
   }
@@ -316,6 +346,7 @@ export class IllegalGenerationError extends AcktorError {
  * belongs to another member, or was taken from this one at its last heartbeat.
  */
 export class PartitionNotOwnedError extends AcktorError {
+  override readonly name: string = "PartitionNotOwnedError";
   readonly topic: string;
   readonly partition: number;
   constructor(topic: string, partition: number, message = `this member does not own ${topic}[${partition}]`) {
@@ -327,6 +358,7 @@ export class PartitionNotOwnedError extends AcktorError {
 
 /** A member joined a consumer group with a different topic than the group's members read. */
 export class InconsistentGroupProtocolError extends AcktorError {
+  override readonly name: string = "InconsistentGroupProtocolError";
   constructor(message: string) {
     super("INCONSISTENT_GROUP_PROTOCOL", message);
   }
@@ -334,6 +366,7 @@ export class InconsistentGroupProtocolError extends AcktorError {
 
 /** An offset lies outside the partition's log (beyond its end). */
 export class OffsetOutOfRangeError extends AcktorError {
+  override readonly name: string = "OffsetOutOfRangeError";
   readonly topic: string;
   readonly partition: number;
   constructor(topic: string, partition: number, message = `offset out of range for ${topic}[${partition}]`) {
@@ -345,6 +378,7 @@ export class OffsetOutOfRangeError extends AcktorError {
 
 /** The consumer was closed: it reads, commits and runs handlers no more. */
 export class ConsumerClosedError extends AcktorError {
+  override readonly name: string = "ConsumerClosedError";
   constructor(message = "the consumer is closed") {
     super("CONSUMER_CLOSED", message);
   }
@@ -355,6 +389,7 @@ export class ConsumerClosedError extends AcktorError {
  * hands each record to one reader, so a second reader must wait for the first to stop.
  */
 export class ConsumerBusyError extends AcktorError {
+  override readonly name: string = "ConsumerBusyError";
   constructor(message: string) {
     super("CONSUMER_BUSY", message);
   }
@@ -366,6 +401,7 @@ export class ConsumerBusyError extends AcktorError {
  * `resume()` is called for it. `cause` is the handler's last error.
  */
 export class PoisonRecordError extends AcktorError {
+  override readonly name: string = "PoisonRecordError";
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
@@ -385,6 +421,7 @@ export class PoisonRecordError extends AcktorError {
 
 /** The broker or engine behind the transport cannot do what was asked (for example, transactions on an engine without them). */
 export class UnsupportedError extends AcktorError {
+  override readonly name: string = "UnsupportedError";
   readonly feature: string;
   constructor(feature: string, message: string) {
     super("UNSUPPORTED", message);
@@ -398,6 +435,7 @@ export class UnsupportedError extends AcktorError {
  * tried; `cause` is the client library's own error.
  */
 export class EngineUnavailableError extends AcktorError {
+  override readonly name: string = "EngineUnavailableError";
   readonly server: string;
   constructor(server: string, message: string, cause?: unknown) {
     super("ENGINE_UNAVAILABLE", `${server}: ${message}`, { cause });
@@ -417,6 +455,7 @@ export type ExhaustedReason = "max-retries" | "timeout" | "not-retriable" | "at-
  * `attempts` counts every attempt made.
  */
 export class DeliveryFailedError extends AcktorError {
+  override readonly name: string = "DeliveryFailedError";
   readonly attempts: number;
   readonly reason: ExhaustedReason;
   constructor(attempts: number, reason: ExhaustedReason, cause: unknown) {
@@ -464,6 +503,7 @@ export function transportThrew(thrown: unknown): AcktorError {
  * own outcome and `wait()` say the same.
  */
 export class UndeliveredRecordsError extends AcktorError {
+  override readonly name: string = "UndeliveredRecordsError";
   /** One error per failed batch. */
   readonly errors: readonly BatchError[];
   /** Records in those batches. */

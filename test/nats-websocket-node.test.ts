@@ -9,7 +9,7 @@
 import * as assert from "uvu/assert";
 import { test } from "./helpers/harness.ts";
 import { connectNats, type NatsTransport } from "../src/adapters/nats/index.ts";
-import { ConfigError, createConsumer, createProducer, exactlyOnce } from "../src/index.ts";
+import { ConfigError, createConsumer, createProducer, EngineUnavailableError, exactlyOnce } from "../src/index.ts";
 import { type OwnNatsServer, startNatsServer } from "./helpers/nats-process.ts";
 import { dec, SKIP, uniqueTopic } from "./helpers/nats.ts";
 
@@ -34,6 +34,27 @@ test("a server list mixing ws:// and nats:// addresses is a ConfigError, before 
     assert.instance(error, ConfigError, String(error));
     assert.is((error as ConfigError).field, "servers");
     assert.match((error as Error).message, /mixes WebSocket addresses/);
+  }
+});
+
+test("ws:// and nats:// with nothing listening, or ws:// at a TCP port: EngineUnavailableError within timeoutMs", {
+  deadlineMs: 30_000,
+}, async () => {
+  if (!HAS_WEBSOCKET) return;
+  // Port 1: nothing listens (Node's WebSocket never reported that, and the connect hung).
+  const cases = ["ws://127.0.0.1:1", "nats://127.0.0.1:1"];
+  if (!SKIP) cases.push(`ws://${own().url}`);
+  for (const servers of cases) {
+    const started = Date.now();
+    const error = await connectNats({ servers, timeoutMs: 1_500 }).catch((e: unknown) => e);
+    const took = Date.now() - started;
+    assert.instance(error, EngineUnavailableError, `${servers}: ${String(error)}`);
+    assert.match(
+      (error as Error).message,
+      /cannot connect to NATS \(\w+: \S/,
+      `${servers}: a reason, not an empty one`,
+    );
+    assert.ok(took < 10_000, `${servers}: refused after ${took} ms`);
   }
 });
 

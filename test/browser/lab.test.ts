@@ -271,6 +271,36 @@ test("crash a consumer: lost records under before-processing, reruns under after
   });
 });
 
+test("bad settings: a clear reason, no run, no page error; the demo line follows every field", {
+  deadlineMs: 90_000,
+}, async () => {
+  await withPage(browser, site, "/", async (page, log) => {
+    await page.waitForFunction(`document.body.dataset.state === "ready"`);
+    await fill(page, { records: 300 });
+    assert.match(await page.textContent("#equivalent") ?? "", /npm run demo -- --seed \d+ --records 300/);
+    // A field outside the <form> element (attached with form="controls") changes the line too.
+    await fill(page, { dropRequest: 3 });
+    assert.match(await page.textContent("#equivalent") ?? "", /^Custom settings/);
+    // A policy the producer refuses: reported up front, and Run starts nothing.
+    await fill(page, { initialDelay: 500, maxDelay: 10 });
+    assert.match(await page.textContent("#equivalent") ?? "", /maxDelay.*initialDelay/);
+    await page.click("#run");
+    await page.waitForFunction(`document.body.dataset.state === "failed"`);
+    assert.match(await page.textContent("#status") ?? "", /^Cannot run: .*maxDelay.*initialDelay/);
+    // A run that fails as it goes (every request lost) says why, and throws nothing into the page.
+    await fill(page, { initialDelay: 5, maxDelay: 20, maxRetries: 1, dropRequest: 100 });
+    await page.click("#run");
+    await page.waitForFunction(`document.body.dataset.state === "failed"`, null, { timeout: 60_000 });
+    assert.match(await page.textContent("#status") ?? "", /^The run failed: /);
+    // Enter on a select runs too, as on every other field.
+    await fill(page, { dropRequest: 0, maxRetries: 20, maxDelay: 200 });
+    await page.focus("#strategy");
+    await page.keyboard.press("Enter");
+    await finished(page);
+    assert.equal(log.errors, [], "console and page errors");
+  });
+});
+
 const readmeShot = process.env.ACKTOR_LAB_SCREENSHOT;
 if (readmeShot) {
   test("the README's screenshot: the demo's settings, run to the end", { deadlineMs: 300_000 }, async () => {

@@ -99,7 +99,7 @@ export async function openNats(options: NatsConnectOptions, dial: Dial): Promise
   } catch (error) {
     if (error instanceof AcktorError) throw error;
     const cause = error instanceof Error
-      ? `${error.name === "Error" ? error.constructor.name : error.name}: ${error.message}`
+      ? `${error.name === "Error" ? error.constructor.name : error.name}: ${error.message || silentCause(kind)}`
       : String(error);
     throw new EngineUnavailableError(server, `cannot connect to NATS (${cause})`, error);
   }
@@ -160,4 +160,14 @@ function explain(error: unknown, serverHasJetStream: boolean | undefined): strin
   }
   if (isRecovering(error)) return `the JetStream cluster is not available yet (${said})`;
   return said;
+}
+
+/**
+ * What to say when the client gives no reason: a WebSocket that fails says nothing by design
+ * (browsers hide why, so that pages cannot probe networks), which leaves a short list.
+ */
+function silentCause(kind: AddressKind): string {
+  return kind === "websocket"
+    ? "the WebSocket closed without a reason: nothing listening there, a port that is not the server's websocket listener, or ws:// against a TLS listener (use wss://) or the reverse"
+    : "no reason given";
 }

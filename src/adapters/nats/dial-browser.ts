@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { wsconnect } from "@nats-io/nats-core";
 import { ConfigError } from "../../errors.ts";
 import { type Dial, type NatsConnectOptions, openNats } from "./connect.ts";
 import type { NatsTransport } from "./nats-transport.ts";
-import { closingWebSocket } from "./websocket.ts";
+import { wsDial } from "./websocket.ts";
 
 const dial: Dial = (kind, options) => {
   if (kind === "tcp") {
@@ -22,7 +21,7 @@ const dial: Dial = (kind, options) => {
       ),
     );
   }
-  return wsconnect({ ...options, wsFactory: closingWebSocket });
+  return wsDial(options);
 };
 
 /**

@@ -16,12 +16,12 @@
  *
  * @module
  */
-import { type ConnectionOptions, type NatsConnection, wsconnect } from "@nats-io/nats-core";
+import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { ConfigError } from "../../errors.ts";
 import { type AddressKind, type Dial, type NatsConnectOptions, openNats } from "./connect.ts";
 import type { NatsTransport } from "./nats-transport.ts";
-import { closingWebSocket } from "./websocket.ts";
+import { wsDial } from "./websocket.ts";
 
 /** acktor connections of each kind that this process opened (or is opening) and has not closed. */
 const open: Record<AddressKind, number> = { tcp: 0, websocket: 0 };
@@ -46,7 +46,7 @@ const dial: Dial = async (kind, options) => {
   open[kind]++;
   let nc: NatsConnection;
   try {
-    nc = kind === "tcp" ? await connect(options) : await wsconnect({ ...options, wsFactory: closingWebSocket });
+    nc = kind === "tcp" ? await connect(options) : await wsDial(options);
   } catch (error) {
     open[kind]--;
     throw error;

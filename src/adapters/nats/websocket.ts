@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { WsSocketFactory } from "@nats-io/nats-core";
+import { type ConnectionOptions, type NatsConnection, wsconnect, type WsSocketFactory } from "@nats-io/nats-core";
 
 /** A `wsFactory` for `wsconnect`: the global `WebSocket`, closed with 1000 when no status is given. */
 export const closingWebSocket: WsSocketFactory = (url) => {
@@ -18,3 +18,31 @@ export const closingWebSocket: WsSocketFactory = (url) => {
   socket.close = (code?: number, reason?: string) => close(code ?? 1000, reason);
   return Promise.resolve({ socket, encrypted: /^wss:/i.test(url) });
 };
+
+/**
+ * Opens a NATS connection over WebSocket, settling within `options.timeout` whatever happens.
+ * nats-core's own connect timeout does not cover every way a WebSocket fails: a port the
+ * Fetch standard blocks (such as 1) fails the socket before nats-core listens to it, no error
+ * or close reaches it, and the connect never settled. A connection that arrives after the
+ * deadline is closed.
+ */
+export function wsDial(options: ConnectionOptions): Promise<NatsConnection> {
+  const attempt = wsconnect({ ...options, wsFactory: closingWebSocket });
+  const ms = options.timeout ?? 20_000;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`no answer within ${ms} ms`));
+      attempt.then((late) => late.close(), () => {});
+    }, ms);
+    attempt.then(
+      (nc) => {
+        clearTimeout(timer);
+        resolve(nc);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

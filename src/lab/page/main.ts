@@ -53,7 +53,7 @@ function status(text: string, state: "ready" | "running" | "done" | "failed"): v
 function describeSettings(): void {
   let settings: LabSettings;
   try {
-    settings = readSettings();
+    settings = plan().settings;
   } catch (error) {
     equivalent.textContent = (error as Error).message;
     return;
@@ -69,18 +69,28 @@ function describeSettings(): void {
   }
 }
 
+/**
+ * The form's settings and the three runs they make; throws, naming the field, when a value is
+ * out of range or a policy the producer would refuse (a max delay below the initial delay).
+ */
+function plan() {
+  const settings = readSettings();
+  const retry = retryOf(settings);
+  const runs = pairings("transactional", retry).map((p, i) => ({ ...p, commit: settings.commits[i]! }));
+  return { settings, retry, runs };
+}
+
 async function run(): Promise<void> {
   if (models !== null) return;
-  let settings: LabSettings;
+  let planned: ReturnType<typeof plan>;
   try {
-    settings = readSettings();
+    planned = plan();
   } catch (error) {
     status(`Cannot run: ${(error as Error).message}`, "failed");
     return;
   }
+  const { settings, retry, runs } = planned;
   const options = demoOptions(settings);
-  const retry = retryOf(settings);
-  const runs = pairings("transactional", retry).map((p, i) => ({ ...p, commit: settings.commits[i]! }));
   const current = runs.map((p) => new ColumnModel(settings.records, p.commit === "transactional"));
   models = current;
   runButton.setAttribute("aria-disabled", "true");
@@ -118,8 +128,8 @@ async function run(): Promise<void> {
     const same = command === null ? "" : ` Same table as ${command}.`;
     status(`Done in ${seconds} s: seed ${settings.seed}, ${records} records per semantic.${same}`, "done");
   } catch (error) {
+    // Said in the status line, where the user looks; the page stays usable for the next run.
     status(`The run failed: ${error instanceof Error ? error.message : String(error)}`, "failed");
-    throw error;
   } finally {
     frames.unsubscribe();
     models = null;
@@ -132,8 +142,18 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   void run();
 });
-form.addEventListener("input", describeSettings);
-form.addEventListener("change", describeSettings);
+// On the document: the fault, topic and retry fields sit outside the <form> element
+// (form="controls"), and their events bubble past it.
+document.addEventListener("input", describeSettings);
+document.addEventListener("change", describeSettings);
+// Enter runs from a select as from every input (a select does not submit its form by itself).
+document.addEventListener("keydown", (event) => {
+  const target = event.target as HTMLSelectElement | null;
+  if (event.key === "Enter" && target?.tagName === "SELECT" && target.form === form) {
+    event.preventDefault();
+    void run();
+  }
+});
 byId("reseed").addEventListener("click", () => {
   byId<HTMLInputElement>("seed").value = String(Math.floor(Math.random() * 1_000_000));
   describeSettings();
