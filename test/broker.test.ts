@@ -152,8 +152,8 @@ test("produce returns base offsets, contiguous per partition and independent acr
   assert.is(baseOffset(await produce(t, "orders", 1, ["x"])), 0);
   assert.is(baseOffset(await produce(t, "orders", 0, ["f"], { keys: ["k5"], isolation: "read-committed" })), 5);
   assert.is(baseOffset(await produce(t, "orders", 1, ["y", "z"], { isolation: "read-committed" })), 1);
-  assert.equal(broker.partitionState("orders", 0), { logEndOffset: 6, highWatermark: 6, isr: [0] });
-  assert.equal(broker.partitionState("orders", 1), { logEndOffset: 3, highWatermark: 3, isr: [0] });
+  assert.equal(broker.partitionState("orders", 0), { logStartOffset: 0, logEndOffset: 6, highWatermark: 6, isr: [0] });
+  assert.equal(broker.partitionState("orders", 1), { logStartOffset: 0, logEndOffset: 3, highWatermark: 3, isr: [0] });
   assert.is(clock.now(), 0, "a single-replica topic acks without any time passing");
 
   assert.equal(plain(broker.read("orders", 0)), [
@@ -288,14 +288,18 @@ test("read-uncommitted acks at once; read-committed only once the replicas have 
   const [uncommitted, uncommittedAt] = await timed(clock, produce(t, "r", 0, ["u"]));
   assert.is(baseOffset(uncommitted), 0);
   assert.is(uncommittedAt, 0);
-  assert.equal(broker.partitionState("r", 0), { logEndOffset: 1, highWatermark: 0, isr: [0, 1, 2] }, "HW lags LEO");
+  assert.equal(
+    broker.partitionState("r", 0),
+    { logStartOffset: 0, logEndOffset: 1, highWatermark: 0, isr: [0, 1, 2] },
+    "HW lags LEO",
+  );
 
   const committed = timed(clock, produce(t, "r", 0, ["c"], { isolation: "read-committed" }));
   const [answer, ackedAt] = await committed;
   assert.is(baseOffset(answer), 1);
   assert.ok(ackedAt >= 50, `read-committed acked at ${ackedAt}, before the replicas copied`);
   assert.is(ackedAt, 50);
-  assert.equal(broker.partitionState("r", 0), { logEndOffset: 2, highWatermark: 2, isr: [0, 1, 2] });
+  assert.equal(broker.partitionState("r", 0), { logStartOffset: 0, logEndOffset: 2, highWatermark: 2, isr: [0, 1, 2] });
   await t.close();
 });
 
@@ -307,7 +311,7 @@ test("the high watermark follows the slowest in-sync replica", async () => {
   const t = broker.transport();
 
   await produce(t, "r", 0, ["a", "b"]);
-  assert.equal(partition.state, { logEndOffset: 2, highWatermark: 0, isr: [0, 1, 2] });
+  assert.equal(partition.state, { logStartOffset: 0, logEndOffset: 2, highWatermark: 0, isr: [0, 1, 2] });
   await until(clock, 49);
   assert.is(partition.highWatermark, 0);
   await until(clock, 50);
@@ -393,7 +397,7 @@ test("a stopped follower holds read-committed acks until it leaves the ISR; resu
   // Follower 2 has copied, follower 1 has not: the ack is still held.
   assert.is(partition.follower(2)!.getSnapshot().context.leo, 2);
   assert.is(partition.follower(1)!.getSnapshot().context.leo, 0);
-  assert.equal(partition.state, { logEndOffset: 2, highWatermark: 0, isr: [0, 1, 2] });
+  assert.equal(partition.state, { logStartOffset: 0, logEndOffset: 2, highWatermark: 0, isr: [0, 1, 2] });
   assert.not.ok(settled, "the ack must wait for the stopped in-sync follower");
   await until(clock, 199);
   assert.not.ok(settled);
@@ -402,7 +406,7 @@ test("a stopped follower holds read-committed acks until it leaves the ISR; resu
   const [answer, ackedAt] = await pending;
   assert.is(baseOffset(answer), 0);
   assert.is(ackedAt, 200, "released when the follower is dropped, replicaLagTimeMaxMs after the append");
-  assert.equal(broker.partitionState("r", 0), { logEndOffset: 2, highWatermark: 2, isr: [0, 2] });
+  assert.equal(broker.partitionState("r", 0), { logStartOffset: 0, logEndOffset: 2, highWatermark: 2, isr: [0, 2] });
 
   assert.is(partition.follower(1)!.getSnapshot().context.leo, 0, "a stopped follower copies nothing");
 
@@ -413,7 +417,7 @@ test("a stopped follower holds read-committed acks until it leaves the ISR; resu
   assert.equal(partition.state.isr, [0, 2], "not back before it has caught up");
   await until(clock, 250);
   assert.is(partition.follower(1)!.getSnapshot().context.leo, 2);
-  assert.equal(partition.state, { logEndOffset: 2, highWatermark: 2, isr: [0, 1, 2] });
+  assert.equal(partition.state, { logStartOffset: 0, logEndOffset: 2, highWatermark: 2, isr: [0, 1, 2] });
   await t.close();
 });
 
@@ -489,10 +493,10 @@ test("a read-committed ack not confirmed within timeoutMs answers REQUEST_TIMED_
   assert.ok(error.retriable);
 
   // No rollback: the records are in the log, and become committed once replicated.
-  assert.equal(broker.partitionState("r", 0), { logEndOffset: 2, highWatermark: 0, isr: [0, 1] });
+  assert.equal(broker.partitionState("r", 0), { logStartOffset: 0, logEndOffset: 2, highWatermark: 0, isr: [0, 1] });
   assert.equal(plain(broker.read("r", 0, { isolation: "read-uncommitted" })).map((r) => r.value), ["a", "b"]);
   await until(clock, 1000);
-  assert.equal(broker.partitionState("r", 0), { logEndOffset: 2, highWatermark: 2, isr: [0, 1] });
+  assert.equal(broker.partitionState("r", 0), { logStartOffset: 0, logEndOffset: 2, highWatermark: 2, isr: [0, 1] });
   assert.equal(plain(broker.read("r", 0)).map((r) => r.value), ["a", "b"]);
   // The next write lands after them.
   assert.is(baseOffset(await produce(t, "r", 0, ["c"])), 2);

@@ -57,6 +57,34 @@ export interface BrokerOptions {
   replicaLagTimeMaxMs?: number;
   /** The longest transaction timeout a producer may ask for. Default 900 000 ms (Kafka's). */
   transactionTimeoutMaxMs?: number;
+  /**
+   * An idempotent producer's dedup state (per partition) and its producer id are forgotten
+   * after this long without a write from it. A transactional producer's state lasts as long
+   * as its transactional id (see {@link transactionalIdExpirationMs}). Kafka's
+   * `producer.id.expiration.ms`. Default 86 400 000 ms (1 day).
+   */
+  producerIdExpirationMs?: number;
+  /**
+   * A transactional id with no open transaction is forgotten after this long unused. Kafka's
+   * `transactional.id.expiration.ms`. Default 604 800 000 ms (7 days).
+   */
+  transactionalIdExpirationMs?: number;
+}
+
+/** Sizes of the broker's internal structures, for inspection and memory bounds. */
+export interface BrokerStats {
+  /** Batches and markers held over all partitions. */
+  readonly chunks: number;
+  /** Key and value bytes held over all partitions. */
+  readonly bytes: number;
+  /** Producer entries in the partitions' dedup tables. */
+  readonly producers: number;
+  /** Batches remembered by the dedup tables. */
+  readonly dedupBatches: number;
+  /** Entries in the aborted-transaction indexes. */
+  readonly aborted: number;
+  readonly transactionalIds: number;
+  readonly idempotentProducerIds: number;
 }
 
 /** A topic's shape. */
@@ -69,11 +97,44 @@ export interface TopicConfig {
   replicaLagMs?: number;
   /** Fewest in-sync replicas a read-committed write needs. Default 1. */
   minInsyncReplicas?: number;
+  /**
+   * Each partition deletes its oldest batches while it holds more key and value bytes than
+   * this. Kafka's `retention.bytes`. Default -1: no limit.
+   */
+  retentionBytes?: number;
+  /**
+   * Each partition deletes batches appended longer ago than this. Kafka's `retention.ms`.
+   * Default 604 800 000 ms (7 days); -1: no limit.
+   */
+  retentionMs?: number;
 }
 
 const MiB = 1024 * 1024;
-const BROKER_OPTIONS = ["clock", "maxRecordBytes", "maxBatchBytes", "replicaLagTimeMaxMs", "transactionTimeoutMaxMs"];
-const TOPIC_OPTIONS = ["partitions", "replicationFactor", "replicaLagMs", "minInsyncReplicas"];
+const BROKER_OPTIONS = [
+  "clock",
+  "maxRecordBytes",
+  "maxBatchBytes",
+  "replicaLagTimeMaxMs",
+  "transactionTimeoutMaxMs",
+  "producerIdExpirationMs",
+  "transactionalIdExpirationMs",
+];
+const TOPIC_OPTIONS = [
+  "partitions",
+  "replicationFactor",
+  "replicaLagMs",
+  "minInsyncReplicas",
+  "retentionBytes",
+  "retentionMs",
+];
+/** Kafka's `producer.id.expiration.ms`. */
+export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
+/** Kafka's `transactional.id.expiration.ms`. */
+export const DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS = 604_800_000;
+/** Kafka's `retention.ms`. */
+export const DEFAULT_RETENTION_MS = 604_800_000;
+/** Kafka's `producer.id.expiration.check.interval.ms`: how often, at most, expiry sweeps run. */
+const EXPIRATION_CHECK_INTERVAL_MS = 600_000;
 
 /**
  * A complete broker in the calling process: topics of partitions with replicas, an ISR and a
@@ -92,6 +153,11 @@ export class EmbeddedBroker implements RequestHandler {
   readonly #groupOffsets: GroupOffsets;
   readonly #groups: GroupCoordinator;
   readonly #coordinator: TransactionCoordinator;
+  readonly #producerIdExpirationMs: number;
+  readonly #transactionalIdExpirationMs: number;
+  readonly #expiryCheckMs: number;
+  /** When the next expiry sweep is due; sweeps run lazily, on requests, so no timer is held. */
+  #nextExpiry: number;
 
   constructor(options: BrokerOptions = {}) {
     checkOptions(options, BROKER_OPTIONS, "broker");
@@ -105,6 +171,22 @@ export class EmbeddedBroker implements RequestHandler {
     this.#maxRecordBytes = integerIn("broker.maxRecordBytes", options.maxRecordBytes ?? MiB, 1);
     this.#maxBatchBytes = integerIn("broker.maxBatchBytes", options.maxBatchBytes ?? 8 * MiB, 1);
     this.#replicaLagTimeMaxMs = integerIn("broker.replicaLagTimeMaxMs", options.replicaLagTimeMaxMs ?? 10_000, 1);
+    this.#producerIdExpirationMs = integerIn(
+      "broker.producerIdExpirationMs",
+      options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+      1,
+    );
+    this.#transactionalIdExpirationMs = integerIn(
+      "broker.transactionalIdExpirationMs",
+      options.transactionalIdExpirationMs ?? DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS,
+      1,
+    );
+    this.#expiryCheckMs = Math.min(
+      EXPIRATION_CHECK_INTERVAL_MS,
+      this.#producerIdExpirationMs,
+      this.#transactionalIdExpirationMs,
+    );
+    this.#nextExpiry = this.clock.now() + this.#expiryCheckMs;
     this.#groupOffsets = new GroupOffsets((groupId, generation) => this.#groups.checkGeneration(groupId, generation));
     this.#groups = new GroupCoordinator({
       clock: this.clock,
@@ -138,8 +220,12 @@ export class EmbeddedBroker implements RequestHandler {
     const replicationFactor = integerIn("topic.replicationFactor", config.replicationFactor ?? 1, 1, 16);
     const replicaLagMs = integerIn("topic.replicaLagMs", config.replicaLagMs ?? 0, 0);
     const minInsyncReplicas = integerIn("topic.minInsyncReplicas", config.minInsyncReplicas ?? 1, 1, replicationFactor);
+    const retentionBytes = integerIn("topic.retentionBytes", config.retentionBytes ?? -1, -1);
+    const retentionMs = integerIn("topic.retentionMs", config.retentionMs ?? DEFAULT_RETENTION_MS, -1);
     const options = {
       clock: this.clock,
+      retentionBytes,
+      retentionMs,
       replicationFactor,
       replicaLagMs,
       minInsyncReplicas,
@@ -170,6 +256,44 @@ export class EmbeddedBroker implements RequestHandler {
     return this.partition(topic, partition).state;
   }
 
+  /**
+   * Runs retention on every partition and expires idle producer state and transactional ids
+   * now. Both also happen on their own: retention on every append and fetch of a partition,
+   * expiry on requests at most every 10 minutes (Kafka's
+   * `producer.id.expiration.check.interval.ms`), so an idle broker holds no timer.
+   */
+  cleanup(): void {
+    for (const partitions of this.#topics.values()) for (const p of partitions) p.enforceRetention();
+    this.#expire();
+  }
+
+  /** Sizes of the broker's internal structures, summed over partitions. */
+  stats(): BrokerStats {
+    let chunks = 0, bytes = 0, producers = 0, dedupBatches = 0, aborted = 0;
+    for (const partitions of this.#topics.values()) {
+      for (const p of partitions) {
+        const s = p.stats;
+        chunks += s.chunks;
+        bytes += s.bytes;
+        producers += s.producers;
+        dedupBatches += s.dedupBatches;
+        aborted += s.aborted;
+      }
+    }
+    return { chunks, bytes, producers, dedupBatches, aborted, ...this.#coordinator.stats };
+  }
+
+  #expire(): void {
+    this.#nextExpiry = this.clock.now() + this.#expiryCheckMs;
+    this.#coordinator.expire(this.#transactionalIdExpirationMs, this.#producerIdExpirationMs);
+    // A transactional producer's partition state lives as long as its transactional id: a
+    // transaction cannot recover from lost sequences, and the id's expiry bounds it anyway.
+    const keep = (producerId: number) => this.#coordinator.holdsTransactional(producerId);
+    for (const partitions of this.#topics.values()) {
+      for (const p of partitions) p.expireProducers(this.#producerIdExpirationMs, keep);
+    }
+  }
+
   /** What the transaction coordinator knows of a transactional id, for inspection. */
   transaction(transactionalId: string): TransactionSnapshot | undefined {
     return this.#coordinator.transaction(transactionalId);
@@ -188,7 +312,8 @@ export class EmbeddedBroker implements RequestHandler {
   /**
    * Reads one partition directly, without a transport: records from `offset`, up to the last
    * stable offset without aborted transactions for read-committed (the default), or to the
-   * log end for read-uncommitted. Control markers are never returned.
+   * log end for read-uncommitted. Control markers are never returned. Throws
+   * `OffsetOutOfRangeError` for an offset that retention deleted (below the log start).
    */
   read(
     topic: string,
@@ -232,6 +357,7 @@ export class EmbeddedBroker implements RequestHandler {
   /** Answers one request. Never rejects: broker errors are `ok: false` answers. */
   handle<R extends Request>(request: R): Promise<ResponseFor<R>> {
     try {
+      if (this.clock.now() >= this.#nextExpiry) this.#expire();
       switch (request.api) {
         case "produce":
           return Promise.resolve(this.#produce(request)) as Promise<ResponseFor<R>>;
@@ -336,6 +462,7 @@ export class EmbeddedBroker implements RequestHandler {
     }
     const verdict = partition.checkSequence(producerId, epoch, baseSequence, count, transactional);
     if (verdict.kind === "error") throw verdict.error;
+    if (!transactional) this.#coordinator.touchIdempotent(producerId);
     if (verdict.kind === "duplicate") {
       if (!committed) return { ok: true, baseOffset: verdict.baseOffset, duplicate: true };
       return this.#ackWhenReplicated(request, partition, verdict.baseOffset, verdict.endOffset, true);

@@ -31,6 +31,21 @@ interface Chunk {
   readonly producerId: number;
   readonly transactional: boolean;
   readonly control: ControlType | null;
+  /** Key and value bytes of its records, for retention by size. */
+  readonly bytes: number;
+}
+
+/** Sizes of a log's internal structures, for inspection and memory bounds. */
+export interface LogStats {
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly logStartOffset: number;
+}
+
+/** Answers whether a transactional batch belongs to an aborted transaction. */
+export interface AbortedLookup {
+  /** Whether `producerId`'s record at `offset` is part of a transaction that was aborted. */
+  has(producerId: number, offset: number): boolean;
 }
 
 /** What a read returns: the records, and where the reader continues. */
@@ -50,12 +65,70 @@ const NONE: readonly never[] = [];
  * batch size, and reads find their starting batch by binary search.
  */
 export class PartitionLog {
+  /** Live chunks are `#chunks[#head ..]`: retention moves `#head` and compacts now and then. */
   #chunks: Chunk[] = [];
+  #head = 0;
   #end = 0;
+  #start = 0;
+  #bytes = 0;
 
   /** The offset the next record will get. */
   get endOffset(): number {
     return this.#end;
+  }
+
+  /** The first offset still held: everything before it was deleted by retention. */
+  get startOffset(): number {
+    return this.#start;
+  }
+
+  /** Key and value bytes of the records held. */
+  get sizeBytes(): number {
+    return this.#bytes;
+  }
+
+  get stats(): LogStats {
+    return { chunks: this.#chunks.length - this.#head, bytes: this.#bytes, logStartOffset: this.#start };
+  }
+
+  /** Whether retention would delete the oldest chunk, were nothing unstable: O(1). */
+  retentionDue(retentionBytes: number, retentionMs: number, now: number): boolean {
+    const oldest = this.#chunks[this.#head];
+    if (oldest === undefined) return false;
+    return (retentionBytes >= 0 && this.#bytes > retentionBytes) ||
+      (retentionMs >= 0 && oldest.appendedAt < now - retentionMs);
+  }
+
+  /**
+   * Deletes whole chunks from the front, as Kafka deletes whole segments, and moves the log
+   * start. A chunk goes only if it ends at or before `limit` (the caller passes the last
+   * stable offset, so nothing a read-committed reader cannot see yet is ever deleted), and
+   * only while the log is over `retentionBytes` (-1: no size limit) or the chunk was appended
+   * before `now - retentionMs` (-1: no time limit). Time counts from the broker's append, not
+   * from the records' own timestamps (Kafka uses a segment's largest timestamp): a producer
+   * stamping old or future times neither deletes nor pins records. Returns how many chunks
+   * were deleted.
+   */
+  retain(limit: number, retentionBytes: number, retentionMs: number, now: number): number {
+    if (!this.retentionDue(retentionBytes, retentionMs, now)) return 0;
+    let deleted = 0;
+    while (this.#head < this.#chunks.length) {
+      const chunk = this.#chunks[this.#head]!;
+      if (chunk.end > limit) break;
+      const overSize = retentionBytes >= 0 && this.#bytes > retentionBytes;
+      const expired = retentionMs >= 0 && chunk.appendedAt < now - retentionMs;
+      if (!overSize && !expired) break;
+      this.#bytes -= chunk.bytes;
+      this.#start = chunk.end;
+      this.#chunks[this.#head++] = undefined as unknown as Chunk;
+      deleted++;
+    }
+    // Compact once the dead prefix is half the array: amortised O(1) per deleted chunk.
+    if (this.#head > 32 && this.#head * 2 >= this.#chunks.length) {
+      this.#chunks = this.#chunks.slice(this.#head);
+      this.#head = 0;
+    }
+    return deleted;
   }
 
   /**
@@ -66,6 +139,9 @@ export class PartitionLog {
     const base = this.#end;
     const { keys, values } = records;
     this.#end += values.length;
+    let bytes = 0;
+    for (let i = 0; i < values.length; i++) bytes += values[i]!.length + (keys[i]?.length ?? 0);
+    this.#bytes += bytes;
     this.#chunks.push({
       base,
       end: this.#end,
@@ -77,12 +153,13 @@ export class PartitionLog {
       producerId,
       transactional,
       control: null,
+      bytes,
     });
     return base;
   }
 
   /** Appends a control marker, which ends `producerId`'s transaction here; returns its offset. */
-  appendMarker(producerId: number, control: ControlType): number {
+  appendMarker(producerId: number, control: ControlType, appendedAt = 0): number {
     const base = this.#end++;
     this.#chunks.push({
       base,
@@ -91,27 +168,31 @@ export class PartitionLog {
       values: NONE,
       headers: null,
       timestamps: null,
-      appendedAt: 0,
+      appendedAt,
       producerId,
       transactional: true,
       control,
+      bytes: 0,
     });
     return base;
   }
 
   /**
    * Records from `offset` (inclusive) to `upTo` (exclusive), at most `max` of them. Control
-   * markers are never returned; nor are the records of transactions in `aborted` (which
-   * read-uncommitted readers pass as null, to see them).
+   * markers are never returned; nor are the records of transactions `aborted` knows (which
+   * read-uncommitted readers pass as null, to see them). The caller checks that `offset` is
+   * not below {@link startOffset}.
    */
-  read(offset: number, upTo: number, max: number, aborted: readonly AbortedTxn[] | null): LogRead {
+  read(offset: number, upTo: number, max: number, aborted: AbortedLookup | null): LogRead {
     const records: FetchedRecord[] = [];
     const end = Math.min(upTo, this.#end);
-    let o = Math.max(0, offset);
+    let o = Math.max(this.#start, offset);
     for (let c = this.#chunkIndex(o); o < end && records.length < max && c < this.#chunks.length; c++) {
       const chunk = this.#chunks[c]!;
       if (chunk.end <= o) continue;
-      if (chunk.control !== null || (aborted !== null && chunk.transactional && isAborted(aborted, chunk))) {
+      if (
+        chunk.control !== null || (aborted !== null && chunk.transactional && aborted.has(chunk.producerId, chunk.base))
+      ) {
         o = Math.min(chunk.end, end);
         continue;
       }
@@ -129,7 +210,7 @@ export class PartitionLog {
   }
 
   #chunkIndex(offset: number): number {
-    let lo = 0;
+    let lo = this.#head;
     let hi = this.#chunks.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
@@ -140,12 +221,76 @@ export class PartitionLog {
   }
 }
 
-/** A producer has one transaction open at a time, so ranges of one producer never overlap. */
-function isAborted(aborted: readonly AbortedTxn[], chunk: Chunk): boolean {
-  for (const txn of aborted) {
-    if (txn.producerId === chunk.producerId && txn.firstOffset <= chunk.base && chunk.base <= txn.lastOffset) {
-      return true;
+/**
+ * The aborted transactions of one partition, indexed so that a read-committed read asks
+ * about each transactional batch in O(log n) in the number of aborted transactions: per
+ * producer, its aborted ranges ordered by last offset (a producer has one transaction open
+ * at a time, so its ranges never overlap and marker order is offset order).
+ */
+export class AbortedIndex implements AbortedLookup {
+  readonly #byProducer = new Map<number, AbortedTxn[]>();
+  /** Every aborted transaction in marker order (so by `lastOffset`); live from `#head`. */
+  #all: AbortedTxn[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#all.length - this.#head;
+  }
+
+  /** Adds a transaction aborted by a marker written after every one added before. */
+  add(txn: AbortedTxn): void {
+    this.#all.push(txn);
+    const list = this.#byProducer.get(txn.producerId);
+    if (list === undefined) this.#byProducer.set(txn.producerId, [txn]);
+    else list.push(txn);
+  }
+
+  has(producerId: number, offset: number): boolean {
+    const list = this.#byProducer.get(producerId);
+    if (list === undefined) return false;
+    const i = firstEndingAtOrAfter(list, offset, 0);
+    return i < list.length && list[i]!.firstOffset <= offset;
+  }
+
+  /** Whether some aborted transaction ends at or after `offset`: if none, a read from there needs no lookups. */
+  anyFrom(offset: number): boolean {
+    const all = this.#all;
+    return all.length > this.#head && all[all.length - 1]!.lastOffset >= offset;
+  }
+
+  /** Forgets transactions that end before `logStart` (Kafka drops them with their segments). */
+  truncateBelow(logStart: number): void {
+    const all = this.#all;
+    const cut = firstEndingAtOrAfter(all, logStart, this.#head);
+    if (cut === this.#head) return;
+    for (let i = this.#head; i < cut; i++) {
+      const producerId = all[i]!.producerId;
+      const list = this.#byProducer.get(producerId);
+      if (list === undefined) continue;
+      const keep = firstEndingAtOrAfter(list, logStart, 0);
+      if (keep >= list.length) this.#byProducer.delete(producerId);
+      else if (keep > 0) this.#byProducer.set(producerId, list.slice(keep));
+    }
+    this.#head = cut;
+    if (this.#head * 2 >= all.length) {
+      this.#all = all.slice(this.#head);
+      this.#head = 0;
     }
   }
-  return false;
+
+  /** The aborted transactions held, oldest first (for inspection and tests). */
+  list(): AbortedTxn[] {
+    return this.#all.slice(this.#head);
+  }
+}
+
+/** The first index from `lo` whose transaction's `lastOffset` is at or after `offset`. */
+function firstEndingAtOrAfter(list: readonly AbortedTxn[], offset: number, lo: number): number {
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.lastOffset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -1,8 +1,8 @@
 import { type Actor, createActor } from "xstate";
 import { type Clock, recordTime } from "../runtime/clock.ts";
-import { InvalidTxnStateError } from "../errors.ts";
+import { InvalidTxnStateError, OffsetOutOfRangeError } from "../errors.ts";
 import type { FetchedRecord, Isolation, RecordColumns } from "../transport/protocol.ts";
-import { type AbortedTxn, type ControlType, type LogRead, PartitionLog } from "./log.ts";
+import { AbortedIndex, type AbortedTxn, type ControlType, type LogRead, PartitionLog } from "./log.ts";
 import { ProducerStateTable, type SequenceVerdict } from "./producer-state.ts";
 import { replicaMachine } from "./replica-machine.ts";
 
@@ -17,10 +17,32 @@ export interface PartitionOptions {
   readonly replicaLagTimeMaxMs: number;
   /** Fewest in-sync replicas, leader included, that a read-committed write needs. */
   readonly minInsyncReplicas: number;
+  /** Delete the oldest batches while the log holds more key and value bytes than this; -1: no limit. */
+  readonly retentionBytes?: number;
+  /** Delete batches whose newest timestamp is older than this; -1: no limit. */
+  readonly retentionMs?: number;
+}
+
+/** Sizes of a partition's internal structures: each stays bounded under retention and expiry. */
+export interface PartitionStats {
+  /** Batches and markers held in the log. */
+  readonly chunks: number;
+  /** Key and value bytes held in the log. */
+  readonly bytes: number;
+  readonly logStartOffset: number;
+  /** Producers in the dedup table. */
+  readonly producers: number;
+  /** Batches remembered by the dedup table, over all producers. */
+  readonly dedupBatches: number;
+  /** Aborted transactions in the index. */
+  readonly aborted: number;
+  readonly openTransactions: number;
 }
 
 /** A snapshot of a partition's replication state. */
 export interface PartitionState {
+  /** The first offset still in the log; retention moves it forward. */
+  readonly logStartOffset: number;
   readonly logEndOffset: number;
   readonly highWatermark: number;
   /** Ids of the in-sync replicas; 0 is the leader. */
@@ -68,19 +90,28 @@ export class Partition {
   #held: HeldAck[] = [];
   #isrCheck: unknown = undefined;
   readonly #label: string;
+  readonly #topic: string;
+  readonly #index: number;
   readonly #producers: ProducerStateTable;
   /** Open transactions: producer id → offset of the transaction's first record here. */
   readonly #openTxns = new Map<number, number>();
   /** Ended transactions whose marker the HW does not cover yet, in marker order. */
   #ended: EndedTxn[] = [];
-  /** Aborted transactions, in marker order (so by `lastOffset`). */
-  readonly #aborted: AbortedTxn[] = [];
+  /** Aborted transactions, indexed for read-committed reads. */
+  readonly #aborted = new AbortedIndex();
+  readonly #retentionBytes: number;
+  readonly #retentionMs: number;
 
   /** @param label names the partition in error messages, e.g. `orders[2]`. */
   constructor(options: PartitionOptions, label = "partition") {
     this.#options = options;
     this.#label = label;
+    const match = /^(.*)\[(\d+)\]$/.exec(label);
+    this.#topic = match ? match[1]! : label;
+    this.#index = match ? Number(match[2]) : -1;
     this.#producers = new ProducerStateTable(label);
+    this.#retentionBytes = options.retentionBytes ?? -1;
+    this.#retentionMs = options.retentionMs ?? -1;
     for (let id = 1; id < options.replicationFactor; id++) {
       const follower = { leo: 0, caughtUpAt: options.clock.now() } as Follower;
       const machine = replicaMachine.provide({
@@ -101,6 +132,7 @@ export class Partition {
 
   get state(): PartitionState {
     return {
+      logStartOffset: this.log.startOffset,
       logEndOffset: this.log.endOffset,
       highWatermark: this.#highWatermark,
       isr: [...this.#isr].sort((a, b) => a - b),
@@ -175,7 +207,7 @@ export class Partition {
   ): number {
     this.#beforeAppend();
     const base = this.log.append(records, recordTime(this.#options.clock), producerId, transactional);
-    this.#producers.record(producerId, epoch, baseSequence, records.values.length, base);
+    this.#producers.record(producerId, epoch, baseSequence, records.values.length, base, this.#options.clock.now());
     if (transactional && !this.#openTxns.has(producerId)) this.#openTxns.set(producerId, base);
     this.#afterAppend();
     return base;
@@ -190,13 +222,13 @@ export class Partition {
    */
   writeMarker(producerId: number, epoch: number, control: ControlType): number {
     this.#beforeAppend();
-    const offset = this.log.appendMarker(producerId, control);
-    this.#producers.onMarker(producerId, epoch);
+    const offset = this.log.appendMarker(producerId, control, recordTime(this.#options.clock));
+    this.#producers.onMarker(producerId, epoch, this.#options.clock.now());
     const firstOffset = this.#openTxns.get(producerId);
     if (firstOffset !== undefined) {
       this.#openTxns.delete(producerId);
       this.#ended.push({ firstOffset, markerOffset: offset });
-      if (control === "abort") this.#aborted.push({ producerId, firstOffset, lastOffset: offset });
+      if (control === "abort") this.#aborted.add({ producerId, firstOffset, lastOffset: offset });
     }
     this.#afterAppend();
     return offset;
@@ -212,12 +244,13 @@ export class Partition {
     for (const follower of this.#followers) if (follower.leo >= this.log.endOffset) follower.caughtUpAt = now;
   }
 
-  /** Starts replicating what was just appended. */
+  /** Starts replicating what was just appended, then applies retention. */
   #afterAppend(): void {
     const leo = this.log.endOffset;
     const at = this.#options.clock.now();
     for (const follower of this.#followers) follower.actor.send({ type: "APPENDED", leo, at });
     this.#advance();
+    this.enforceRetention();
   }
 
   /** Restarts a stopped follower; it catches up from the leader's current end. */
@@ -257,28 +290,63 @@ export class Partition {
    * returns control markers.
    */
   fetch(offset: number, maxRecords: number, isolation: Isolation): LogRead {
+    this.enforceRetention();
+    const start = this.log.startOffset;
+    // A fetch of no records is a position probe (Kafka's ListOffsets): it is never out of range.
+    if (offset < start && maxRecords > 0) {
+      throw new OffsetOutOfRangeError(
+        this.#topic,
+        this.#index,
+        `offset ${offset} of ${this.#label} was deleted by retention; the log starts at ${start}`,
+      );
+    }
     if (isolation !== "read-committed") return this.log.read(offset, this.log.endOffset, maxRecords, null);
     const upTo = this.lastStableOffset;
-    return this.log.read(offset, upTo, maxRecords, this.#abortedIn(offset, upTo));
+    // Each transactional batch is then looked up in O(log n) of the aborted transactions.
+    return this.log.read(offset, upTo, maxRecords, this.#aborted.anyFrom(offset) ? this.#aborted : null);
   }
 
-  /** Aborted transactions with records in [offset, upTo), or null (the common case) if none. */
-  #abortedIn(offset: number, upTo: number): AbortedTxn[] | null {
-    const index = this.#aborted;
-    // The index is ordered by lastOffset: find the first transaction that ends at or after offset.
-    let lo = 0;
-    let hi = index.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (index[mid]!.lastOffset < offset) lo = mid + 1;
-      else hi = mid;
-    }
-    let found: AbortedTxn[] | null = null;
-    for (let i = lo; i < index.length; i++) {
-      const txn = index[i]!;
-      if (txn.firstOffset < upTo) (found ??= []).push(txn);
-    }
-    return found;
+  /**
+   * Deletes what retention allows (whole batches from the front, never at or beyond the last
+   * stable offset) and forgets aborted transactions below the new log start. Runs on every
+   * append and fetch, so it needs no timer; {@link EmbeddedBroker.cleanup} runs it on demand.
+   */
+  enforceRetention(): void {
+    if (this.#retentionBytes < 0 && this.#retentionMs < 0) return;
+    const now = recordTime(this.#options.clock);
+    // The cheap check first: the LSO costs a pass over the open transactions.
+    if (!this.log.retentionDue(this.#retentionBytes, this.#retentionMs, now)) return;
+    const deleted = this.log.retain(this.lastStableOffset, this.#retentionBytes, this.#retentionMs, now);
+    if (deleted > 0) this.#aborted.truncateBelow(this.log.startOffset);
+  }
+
+  /**
+   * Forgets the dedup state of producers idle for `expirationMs` (Kafka's
+   * `producer.id.expiration.ms`), except those with a transaction open here and those `keep`
+   * names (the broker keeps transactional producers while their transactional id lives).
+   */
+  expireProducers(expirationMs: number, keep: (producerId: number) => boolean = () => false): number {
+    return this.#producers.expire(
+      this.#options.clock.now() - expirationMs,
+      (producerId) => this.#openTxns.has(producerId) || keep(producerId),
+    );
+  }
+
+  /** Sizes of the internal structures. */
+  get stats(): PartitionStats {
+    const log = this.log.stats;
+    return {
+      ...log,
+      producers: this.#producers.size,
+      dedupBatches: this.#producers.batches,
+      aborted: this.#aborted.size,
+      openTransactions: this.#openTxns.size,
+    };
+  }
+
+  /** The aborted transactions still indexed, oldest first. */
+  abortedTransactions(): AbortedTxn[] {
+    return this.#aborted.list();
   }
 
   #onCopied(follower: Follower, id: number, leo: number, asOf: number): void {

@@ -33,6 +33,8 @@ interface ProducerEntry {
   lastSequence: number;
   /** The last {@link DEDUP_WINDOW} batches of this epoch, oldest first. */
   batches: BatchMeta[];
+  /** When it last wrote here (a batch or its transaction's marker), on the broker's clock. */
+  lastSeen: number;
 }
 
 /**
@@ -126,14 +128,22 @@ export class ProducerStateTable {
   }
 
   /** Records a batch that {@link check} allowed, once it is appended at `baseOffset`. */
-  record(producerId: number, epoch: number, baseSequence: number, count: number, baseOffset: number): void {
+  record(
+    producerId: number,
+    epoch: number,
+    baseSequence: number,
+    count: number,
+    baseOffset: number,
+    now = 0,
+  ): void {
     let entry = this.#producers.get(producerId);
     if (entry === undefined) {
-      entry = { epoch, lastSequence: -1, batches: [] };
+      entry = { epoch, lastSequence: -1, batches: [], lastSeen: now };
       this.#producers.set(producerId, entry);
     } else if (entry.epoch !== epoch) {
       reset(entry, epoch);
     }
+    entry.lastSeen = now;
     const lastSeq = baseSequence + count - 1;
     entry.batches.push({ firstSeq: baseSequence, lastSeq, baseOffset });
     if (entry.batches.length > DEDUP_WINDOW) entry.batches.shift();
@@ -145,10 +155,44 @@ export class ProducerStateTable {
    * fenced the producer, or aborted its timed-out transaction) becomes the partition's, so
    * the older one is refused here too, and sequences restart at 0, as in Kafka.
    */
-  onMarker(producerId: number, epoch: number): void {
+  onMarker(producerId: number, epoch: number, now = 0): void {
     const entry = this.#producers.get(producerId);
-    if (entry === undefined) this.#producers.set(producerId, { epoch, lastSequence: -1, batches: [] });
-    else if (epoch > entry.epoch) reset(entry, epoch);
+    if (entry === undefined) {
+      this.#producers.set(producerId, { epoch, lastSequence: -1, batches: [], lastSeen: now });
+      return;
+    }
+    if (epoch > entry.epoch) reset(entry, epoch);
+    entry.lastSeen = now;
+  }
+
+  /**
+   * Forgets producers that last wrote at or before `before` (Kafka's `producer.id.expiration.ms`),
+   * except those `keep` names (a transaction open here, or a transactional id the coordinator
+   * still holds). An expired producer that writes again
+   * with a sequence other than 0 gets `UnknownProducerIdError`, as in Kafka. Returns how many
+   * were forgotten.
+   */
+  expire(before: number, keep: (producerId: number) => boolean): number {
+    let expired = 0;
+    for (const [producerId, entry] of this.#producers) {
+      if (entry.lastSeen <= before && !keep(producerId)) {
+        this.#producers.delete(producerId);
+        expired++;
+      }
+    }
+    return expired;
+  }
+
+  /** Producers in the table. */
+  get size(): number {
+    return this.#producers.size;
+  }
+
+  /** Batches remembered over all producers (each at most {@link DEDUP_WINDOW}). */
+  get batches(): number {
+    let n = 0;
+    for (const entry of this.#producers.values()) n += entry.batches.length;
+    return n;
   }
 
   // Built only for an error: the accepting path allocates no string.

@@ -87,6 +87,8 @@ interface TxnEntry {
   previousEpoch: number;
   /** The producer instance holding the id, when it said: its own repeats never fence it. */
   instanceId: string | null;
+  /** When the id was last used (init, add partitions, offsets, end, a write), on the broker's clock. */
+  lastUpdate: number;
 }
 
 /** The transaction coordinator of one broker. */
@@ -95,6 +97,8 @@ export class TransactionCoordinator {
   readonly #txns = new Map<string, TxnEntry>();
   /** Current epochs of producer ids handed out without a transactional id. */
   readonly #idempotent = new Map<number, number>();
+  /** When each of those last initialised or wrote, for expiry. */
+  readonly #idempotentSeen = new Map<number, number>();
   /** Producer id → its transactional id, to name the mix-up when one is used without it. */
   readonly #owners = new Map<number, string>();
   #nextProducerId = 0;
@@ -141,6 +145,7 @@ export class TransactionCoordinator {
         timedOutEpoch: -1,
         previousEpoch: -1,
         instanceId,
+        lastUpdate: this.#options.clock.now(),
       };
       this.#txns.set(transactionalId, entry);
       this.#owners.set(entry.producerId, transactionalId);
@@ -160,7 +165,50 @@ export class TransactionCoordinator {
       throw this.#staleEpoch(entry, given.epoch);
     }
     entry.timeoutMs = timeoutMs;
+    entry.lastUpdate = this.#options.clock.now();
     return { producerId: entry.producerId, epoch: entry.epoch };
+  }
+
+  /** An idempotent producer wrote: it is active, so its id does not expire. */
+  touchIdempotent(producerId: number): void {
+    if (this.#idempotentSeen.has(producerId)) this.#idempotentSeen.set(producerId, this.#options.clock.now());
+  }
+
+  /**
+   * Forgets transactional ids with no open transaction, unused for `transactionalIdExpirationMs`
+   * (Kafka's `transactional.id.expiration.ms`), and idempotent producer ids unused for
+   * `producerIdExpirationMs`. A forgotten transactional id is new to the next
+   * initProducerId (a new producer id at epoch 0); its old holder's requests are refused
+   * with `InvalidProducerIdMappingError`. Returns how many entries were forgotten.
+   */
+  expire(transactionalIdExpirationMs: number, producerIdExpirationMs: number): number {
+    const now = this.#options.clock.now();
+    let expired = 0;
+    for (const [transactionalId, entry] of this.#txns) {
+      if (entry.state !== "ongoing" && now - entry.lastUpdate >= transactionalIdExpirationMs) {
+        this.#txns.delete(transactionalId);
+        this.#owners.delete(entry.producerId);
+        expired++;
+      }
+    }
+    for (const [producerId, seen] of this.#idempotentSeen) {
+      if (now - seen >= producerIdExpirationMs) {
+        this.#idempotentSeen.delete(producerId);
+        this.#idempotent.delete(producerId);
+        expired++;
+      }
+    }
+    return expired;
+  }
+
+  /** Whether `producerId` belongs to a transactional id the coordinator still holds. */
+  holdsTransactional(producerId: number): boolean {
+    return this.#owners.has(producerId);
+  }
+
+  /** How many transactional ids and idempotent producer ids the coordinator holds. */
+  get stats(): { transactionalIds: number; idempotentProducerIds: number } {
+    return { transactionalIds: this.#txns.size, idempotentProducerIds: this.#idempotent.size };
   }
 
   /**
@@ -256,12 +304,14 @@ export class TransactionCoordinator {
   }
 
   #initIdempotent(given: { producerId: number; epoch: number } | undefined): { producerId: number; epoch: number } {
+    const now = this.#options.clock.now();
     if (given === undefined) {
       const producerId = this.#nextProducerId++;
       this.#idempotent.set(producerId, 0);
+      this.#idempotentSeen.set(producerId, now);
       return { producerId, epoch: 0 };
     }
-    const known = this.#idempotent.get(given.producerId);
+    let known = this.#idempotent.get(given.producerId);
     if (known === undefined) {
       const owner = this.#owners.get(given.producerId);
       if (owner !== undefined) {
@@ -269,8 +319,14 @@ export class TransactionCoordinator {
           `producer id ${given.producerId} belongs to transactional id "${owner}"; send it with the request`,
         );
       }
-      throw new UnknownProducerIdError(`producer id ${given.producerId} was not handed out by this broker`);
+      if (given.producerId < 0 || given.producerId >= this.#nextProducerId) {
+        throw new UnknownProducerIdError(`producer id ${given.producerId} was not handed out by this broker`);
+      }
+      // Handed out here and expired while idle: ids are never reused, so it may come back
+      // under a new epoch, with sequences from 0.
+      known = given.epoch;
     }
+    this.#idempotentSeen.set(given.producerId, now);
     // Above everything handed out, so a retry whose answer was lost still gets a fresh epoch,
     // and a partition bumping from an older epoch never lands on one another partition uses.
     const epoch = Math.max(known, given.epoch) + 1;
@@ -305,6 +361,7 @@ export class TransactionCoordinator {
       );
     }
     if (epoch !== entry.epoch) throw this.#staleEpoch(entry, epoch);
+    entry.lastUpdate = this.#options.clock.now();
     return entry;
   }
 

@@ -42,6 +42,7 @@ export class GroupConsumer extends Consumer {
   #emptyFetches = 0;
   /** What the strategies' paths (./group/) use of this consumer. */
   readonly #host: StrategyHost;
+  #offsetResets = 0;
 
   constructor(transport: Transport, topic: string, config: ConsumerConfig, options: { ownsTransport?: boolean } = {}) {
     super(topic, config);
@@ -91,6 +92,11 @@ export class GroupConsumer extends Consumer {
   /** The partitions this member owns, as the group coordinator last said. */
   get assignment(): number[] {
     return [...this.#membership.owned].sort((a, b) => a - b);
+  }
+
+  /** How many times a position deleted by retention was reset per `autoOffsetReset`. */
+  get offsetResets(): number {
+    return this.#offsetResets;
   }
 
   /** The group generation this member last heard of; -1 before it joined. */
@@ -283,8 +289,39 @@ export class GroupConsumer extends Consumer {
       });
     } catch (error) {
       if (this.#fenced(error)) return null;
+      if (error instanceof OffsetOutOfRangeError) {
+        await this.#resetOffset(cursor);
+        return null;
+      }
       throw error;
     }
+  }
+
+  /**
+   * The cursor's position was deleted by retention (Kafka's OFFSET_OUT_OF_RANGE): it moves per
+   * `autoOffsetReset`, to the log start (`earliest`) or the end (`latest`), as a Kafka
+   * consumer does, and an `offset-reset` outcome reports the records skipped over.
+   */
+  async #resetOffset(cursor: Cursor): Promise<void> {
+    const from = cursor.position;
+    // A fetch of no records is never out of range; from offset 0 its nextOffset is the log start.
+    const probe = await this.#call({
+      api: "fetch",
+      topic: this.topic,
+      partition: cursor.partition,
+      offset: 0,
+      maxRecords: 0,
+      isolation: this.config.isolation,
+    });
+    const to = this.config.autoOffsetReset === "earliest"
+      ? probe.nextOffset
+      : this.config.isolation === "read-committed"
+      ? probe.lastStableOffset
+      : probe.logEndOffset;
+    if (cursor.position !== from) return;
+    cursor.seek(Math.max(to, probe.nextOffset));
+    this.#offsetResets++;
+    this.outcomes.next({ type: "offset-reset", partition: cursor.partition, from, to: cursor.position });
   }
 
   /** Takes in what the last heartbeat said: revoked partitions are dropped, new ones get a cursor at the committed offset. */

@@ -17,6 +17,8 @@ import type { ConsumedRecord } from "./record.ts";
  *   JetStream's max-deliveries advisory, heard by every member of the group, crashes
  *   included); it stays in the stream at `offset` (of the frame's first record, in batch
  *   framing). `partition` is -1 if the record could no longer be read.
+ * - `offset-reset`: the position `from` was deleted by retention (an offset log's
+ *   OFFSET_OUT_OF_RANGE), so reading moved `to` the log start or end, per `autoOffsetReset`.
  */
 export type ConsumerOutcome =
   | { readonly type: "assigned"; readonly partitions: readonly number[]; readonly generation: number }
@@ -32,7 +34,8 @@ export type ConsumerOutcome =
   }
   | { readonly type: "failed"; readonly record: ConsumedRecord; readonly error: unknown }
   | { readonly type: "partition-stopped"; readonly partition: number; readonly error: PoisonRecordError }
-  | { readonly type: "exhausted"; readonly partition: number; readonly offset: number; readonly deliveries: number };
+  | { readonly type: "exhausted"; readonly partition: number; readonly offset: number; readonly deliveries: number }
+  | { readonly type: "offset-reset"; readonly partition: number; readonly from: number; readonly to: number };
 
 /** Offsets the group committed: by a transaction, or directly. */
 export interface CommitOutcome {
