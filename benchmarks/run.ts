@@ -8,6 +8,7 @@
  *   npm run bench:deno [-- same options]
  *   npm run bench -- --html FILE --from ROWS.jsonl...   (charts of saved --json runs; runs nothing)
  *   npm run bench -- --help     (every option, its default and what it does)
+ *   npm run bench -- --soak [--records N] ...   (the soak benchmark, see soak.ts)
  *
  * After the producer table it prints the consumer benchmark's (consumer.ts): consumer
  * throughput per commit strategy over a pre-filled topic of `--consumer-records` records
@@ -96,6 +97,11 @@ const command = defineCommand({
   },
 });
 
+// `--soak` is its own benchmark, with its own options (soak.ts).
+if (process.argv.includes("--soak")) {
+  await (await import("./soak.ts")).soakMain(process.argv.slice(2));
+  process.exit();
+}
 // `--from` takes several files; the shared parser, one value per option.
 const { argv, from } = takeFromFiles(process.argv.slice(2));
 const parsed = readOptions(command, argv);
