@@ -12,15 +12,10 @@ import { exactlyOnce } from "../src/producer/config.ts";
 import { sleep } from "../src/runtime/clock.ts";
 import { VirtualClock } from "../src/runtime/virtual-clock.ts";
 import type { Request } from "../src/transport/protocol.ts";
+import { call, produceRequest } from "./helpers/broker-requests.ts";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-async function call(broker: EmbeddedBroker, request: Request): Promise<Record<string, unknown>> {
-  const answer = (await broker.handle(request)) as unknown as Record<string, unknown>;
-  if (!answer.ok) throw errorFromWire(answer.error as never);
-  return answer;
-}
 
 async function refused(broker: EmbeddedBroker, request: Request): Promise<AcktorError> {
   const answer = (await broker.handle(request)) as unknown as Record<string, unknown>;
@@ -34,17 +29,7 @@ function produce(
   values: string[],
   topic = "t",
 ): Request {
-  return {
-    api: "produce",
-    topic,
-    partition: 0,
-    isolation: "read-uncommitted",
-    timeoutMs: 30_000,
-    keys: values.map(() => null),
-    values: values.map(enc),
-    ...identity,
-    baseSequence,
-  };
+  return produceRequest(topic, values.map(enc), { ...identity, baseSequence });
 }
 
 async function idempotent(broker: EmbeddedBroker): Promise<{ producerId: number; epoch: number }> {

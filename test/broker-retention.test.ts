@@ -8,7 +8,8 @@ import type { ConsumedRecord } from "../src/consumer/record.ts";
 import type { ConsumerOutcome } from "../src/consumer/outcome.ts";
 import { sleep } from "../src/runtime/clock.ts";
 import { VirtualClock } from "../src/runtime/virtual-clock.ts";
-import type { FetchResponse, Isolation, Request } from "../src/transport/protocol.ts";
+import type { FetchResponse, Isolation } from "../src/transport/protocol.ts";
+import { call, produceRequest } from "./helpers/broker-requests.ts";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -18,23 +19,8 @@ function tenByteValues(n: number, from: number): Uint8Array[] {
   return Array.from({ length: n }, (_, i) => enc(`v${String(from + i).padStart(9, "0")}`));
 }
 
-async function call(broker: EmbeddedBroker, request: Request): Promise<Record<string, unknown>> {
-  const answer = (await broker.handle(request)) as unknown as Record<string, unknown>;
-  if (!answer.ok) throw errorFromWire(answer.error as never);
-  return answer;
-}
-
 async function plain(broker: EmbeddedBroker, topic: string, n: number, from: number): Promise<number> {
-  const values = tenByteValues(n, from);
-  const answer = await call(broker, {
-    api: "produce",
-    topic,
-    partition: 0,
-    isolation: "read-uncommitted",
-    timeoutMs: 30_000,
-    keys: values.map(() => null),
-    values,
-  });
+  const answer = await call(broker, produceRequest(topic, tenByteValues(n, from)));
   return answer.baseOffset as number;
 }
 
@@ -55,18 +41,10 @@ async function txnWriter(broker: EmbeddedBroker, transactionalId: string, topic:
       await call(broker, { api: "addPartitionsToTxn", ...identity, partitions: [{ topic, partition: 0 }] });
     },
     async write(n: number, from: number): Promise<number> {
-      const values = tenByteValues(n, from);
-      const answer = await call(broker, {
-        api: "produce",
-        topic,
-        partition: 0,
-        isolation: "read-uncommitted",
-        timeoutMs: 30_000,
-        keys: values.map(() => null),
-        values,
-        ...identity,
-        baseSequence: sequence,
-      });
+      const answer = await call(
+        broker,
+        produceRequest(topic, tenByteValues(n, from), { ...identity, baseSequence: sequence }),
+      );
       sequence += n;
       return answer.baseOffset as number;
     },
