@@ -214,7 +214,7 @@ export async function runFailover(
     try {
       assertHolds(report, ...INVARIANTS[w.semantic]);
     } catch (error) {
-      violations.push(`${prefix}:\n${(error as Error).message}`);
+      violations.push(`${prefix}:\n${(error as Error).message}\n${whatFailed(settled)}`);
     }
     const failedWaits = settled.filter((r) => r instanceof Error).length;
     const flushReported = w.flushed instanceof UndeliveredRecordsError ? w.flushed.records : 0;
@@ -272,6 +272,21 @@ export async function readStream(
   } finally {
     await nc.close();
   }
+}
+
+/** The distinct errors that failed `wait()`s, with the first record each failed, for a violation's message. */
+function whatFailed(settled: readonly (RecordMetadata | Error)[]): string {
+  const first = new Map<string, number>();
+  settled.forEach((r, id) => {
+    if (r instanceof Error && first.size < 5) {
+      const what = `${r.name}: ${r.message}${
+        r.cause instanceof Error ? ` (cause ${r.cause.name}: ${r.cause.message})` : ""
+      }`;
+      if (!first.has(what)) first.set(what, id);
+    }
+  });
+  if (first.size === 0) return "every wait() resolved";
+  return [...first].map(([what, id]) => `wait() of r${id} (and maybe later ones) failed with ${what}`).join("\n");
 }
 
 /** The report with `ids` (acknowledged, then dropped by the server) no longer counted as lost or misplaced. */

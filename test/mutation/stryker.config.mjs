@@ -64,6 +64,9 @@ const tests = process.env.MUTATE_TESTS
   ? process.env.MUTATE_TESTS.split(/[\s,]+/).filter(Boolean)
   : [...new Set((chosen.length ? chosen : groups).flatMap((g) => g.tests))];
 
+// MUTATE_TAG=name keeps one run's sandbox and reports apart, so that runs can go side by side.
+const tag = process.env.MUTATE_TAG ? `-${process.env.MUTATE_TAG}` : "";
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   $schema: "../../node_modules/@stryker-mutator/core/schema/stryker-schema.json",
@@ -73,7 +76,7 @@ export default {
   coverageAnalysis: "off",
   mutate: groups.flatMap((g) => g.mutate),
   ignorePatterns: ["dist", "benchmarks", ".nats-data", ".ci", "*.log", ".stryker-tmp*", "test/mutation/reports"],
-  tempDirName: ".stryker-tmp",
+  tempDirName: `.stryker-tmp${tag}`,
   inPlace: false,
   // "ignoreStatic" needs coverageAnalysis "perTest", which the command runner cannot do.
   ignoreStatic: false,
@@ -81,7 +84,7 @@ export default {
   timeoutMS: 5000,
   timeoutFactor: 1.25,
   reporters: ["clear-text", "progress", "html", "json"],
-  htmlReporter: { fileName: "test/mutation/reports/mutation.html" },
-  jsonReporter: { fileName: "test/mutation/reports/mutation.json" },
+  htmlReporter: { fileName: `test/mutation/reports/mutation${tag}.html` },
+  jsonReporter: { fileName: `test/mutation/reports/mutation${tag}.json` },
   cleanTempDir: true,
 };

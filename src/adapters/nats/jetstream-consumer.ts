@@ -55,6 +55,7 @@ import { keyBytes, optionHeaders, valueBytes } from "../../producer/record.ts";
 import { recordTime } from "../../runtime/clock.ts";
 import { recordTimestamp } from "../../transport/headers.ts";
 import type { Bytes, PartitionOffset, RecordHeaders } from "../../transport/protocol.ts";
+import { publishThroughOutage } from "./output-retry.ts";
 import { frameOffset } from "./frame.ts";
 import { AwaitingAcks, ConfirmedAcks } from "./jetstream-acks.ts";
 import { Puller } from "./jetstream-pull.ts";
@@ -392,7 +393,7 @@ export class JetStreamConsumer extends Consumer {
       // The message comes again whole, its handled records too (at-least-once; under
       // idempotent their writes have the same ids).
       if (signal.aborted) return commit === "before-processing" ? false : this.#again(delivery, this.#handBackDelayMs);
-      const context = this.#context(signal, commit === "idempotent" ? this.#output(unit[0]!, writes) : null);
+      const context = this.#context(signal, commit === "idempotent" ? this.#output(unit[0]!, writes, signal) : null);
       try {
         await this.invoke(mode, unit, context);
         this.reportProcessed(unit);
@@ -477,7 +478,7 @@ export class JetStreamConsumer extends Consumer {
   }
 
   /** `idempotent`: writes whose ids are derived from the input record (and the n-th write for it). */
-  #output(input: ConsumedRecord, writes: Promise<RecordMetadata>[]): OutputContext {
+  #output(input: ConsumedRecord, writes: Promise<RecordMetadata>[], signal: AbortSignal): OutputContext {
     let n = 0;
     const prefix = `eo:${this.#durable}:${this.#stream}:${input.offset}:`;
     return {
@@ -490,12 +491,18 @@ export class JetStreamConsumer extends Consumer {
             ? recordTime(this.config.clock)
             : recordTimestamp(options.timestamp),
         };
-        const write = this.#access.publishWithId(
-          this.config.outputTopic!,
-          record,
-          prefix + n++,
-          input.partition,
-          this.config.requestTimeout,
+        const id = prefix + n++;
+        const write = publishThroughOutage(
+          () =>
+            this.#access.publishWithId(
+              this.config.outputTopic!,
+              record,
+              id,
+              input.partition,
+              this.config.requestTimeout,
+            ),
+          signal,
+          this.config.clock,
         );
         writes.push(write);
         // Awaited by the consumer before the input is acked; the handler need not await it.
