@@ -61,7 +61,7 @@ import { AwaitingAcks, ConfirmedAcks } from "./jetstream-acks.ts";
 import { Puller } from "./jetstream-pull.ts";
 import { nameOf } from "./nats-errors.ts";
 import { type Framing, recordsOf } from "./message.ts";
-import { streamName, type TopicShape } from "./nats-transport.ts";
+import { streamName, type TopicShape } from "./topic-shape.ts";
 
 /** What a JetStream consumer uses of the transport that made it. */
 export interface JetStreamAccess {

@@ -22,7 +22,6 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   jetstreamManager,
-  type PubAck,
   StorageType,
 } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/nats-core";
@@ -39,7 +38,6 @@ import {
 } from "../../errors.ts";
 import { validateTopicName } from "../../broker/topic-name.ts";
 import type {
-  FetchedRecord,
   FetchRequest,
   FetchResponse,
   InitProducerIdRequest,
@@ -58,11 +56,13 @@ import type { ConsumerHost } from "../../consumer/host.ts";
 import { keyedPartition } from "../../producer/partitioner.ts";
 import type { RecordMetadata } from "../../producer/outcome.ts";
 import { integerIn, isObject, rejectUnknownKeys } from "../../validate.ts";
-import { frameOffset, splitFrameOffset } from "./frame.ts";
+import { frameOffset } from "./frame.ts";
 import { type JetStreamAccess, JetStreamConsumer, type OutgoingRecord } from "./jetstream-consumer.ts";
-import { frameMessage, type Framing, recordMessage, recordsOf, storedMessage } from "./message.ts";
+import { frameMessage, type Framing, recordMessage } from "./message.ts";
 import { isNoResponders, nameOf, typedNatsError, unansweredPublish } from "./nats-errors.ts";
-import { Window } from "./publish-window.ts";
+import { Publisher } from "./publisher.ts";
+import { streamName, type TopicShape } from "./topic-shape.ts";
+import { fetchFromStream } from "./stream-fetch.ts";
 import { PartitionTurns } from "./partition-turns.ts";
 
 /** A topic on JetStream. */
@@ -78,12 +78,6 @@ export interface NatsTopicConfig {
   duplicateWindowMs?: number;
 }
 
-/** What a stream's description records, so any acktor client learns the topic's shape. */
-export interface TopicShape {
-  readonly partitions: number;
-  readonly framing: Framing;
-}
-
 const DESCRIPTION_PREFIX = "acktor:";
 const MAX_PRODUCER_ID = 2 ** 48;
 /**
@@ -92,11 +86,6 @@ const MAX_PRODUCER_ID = 2 ** 48;
  * recovering (retriable).
  */
 const PROBE_TIMEOUT_MS = 2_000;
-
-/** The JetStream stream that holds `topic`. Injective: `_` and `.` are escaped, as stream names may not hold dots. */
-export function streamName(topic: string): string {
-  return `ACKTOR_${topic.replace(/_/g, "_5F").replace(/\./g, "_2E")}`;
-}
 
 /**
  * A {@link Transport} to NATS JetStream, plus topic administration. Build it with
@@ -110,8 +99,7 @@ export class NatsTransport implements ConsumerHost {
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   readonly #shapes = new Map<string, Promise<TopicShape>>();
-  /** Message framing: JetStream publishes awaiting their PubAck, across all requests. */
-  readonly #window: Window;
+  readonly #publisher: Publisher;
   /** Exactly-once publishes, in sequence order per partition. */
   readonly #turns = new PartitionTurns();
   /**
@@ -121,8 +109,6 @@ export class NatsTransport implements ConsumerHost {
    * its caller must learn of the drop before it sends anything newer.
    */
   readonly #inFlight = new Set<(error: Error) => void>();
-  /** Bumped by every dropped connection; a request that sees it change stops publishing. */
-  #connection = 0;
   /** What the consumers this transport makes may use of it. */
   readonly #access: JetStreamAccess;
   #connected = true;
@@ -138,7 +124,7 @@ export class NatsTransport implements ConsumerHost {
     this.#jsm = jsm;
     this.#js = jetstream(nc);
     this.server = server;
-    this.#window = new Window(publishWindow);
+    this.#publisher = new Publisher(nc, this.#js, server, publishWindow);
     this.#access = {
       server,
       nc: () => this.#nc,
@@ -154,7 +140,7 @@ export class NatsTransport implements ConsumerHost {
   async #watch(): Promise<void> {
     for await (const status of this.#nc.status()) {
       if (status.type === "disconnect") {
-        this.#connection++;
+        this.#publisher.dropped();
         this.#connected = false;
         const dropped = new DisconnectedError(`${this.server}: the connection dropped`);
         for (const fail of this.#inFlight) fail(dropped);
@@ -319,105 +305,17 @@ export class NatsTransport implements ConsumerHost {
       throw new UnsupportedError("transactions", "NATS JetStream has no multi-subject transactions");
     }
     if (request.ack === false) {
-      this.#publishUnacked(subject, request, shape.framing);
+      this.#publisher.unacked(subject, request, shape.framing);
       return { ok: true, baseOffset: -1 };
     }
-    if (request.producerId === undefined) return await this.#publishAcked(subject, request, shape.framing, options);
+    if (request.producerId === undefined) return await this.#publisher.acked(subject, request, shape.framing, options);
     // Exactly-once: in sequence order, one publish chain per partition (see PartitionTurns).
     return await this.#turns.run(
       `${request.producerId}.${request.epoch}.${subject}`,
       request.baseSequence!,
       request.values.length,
-      () => this.#publishAcked(subject, request, shape.framing, options),
+      () => this.#publisher.acked(subject, request, shape.framing, options),
     );
-  }
-
-  /** At-most-once: plain publishes, no PubAck awaited. */
-  #publishUnacked(subject: string, request: ProduceRequest, framing: Framing): void {
-    if (framing === "batch") {
-      const { data, headers } = frameMessage(request, -1);
-      this.#nc.publish(subject, data, { headers });
-      return;
-    }
-    const { keys, values, headers: recordHeaders, timestamps } = request;
-    for (let i = 0; i < values.length; i++) {
-      const { data, headers } = recordMessage(keys[i] ?? null, values[i]!, recordHeaders?.[i], timestamps?.[i]);
-      this.#nc.publish(subject, data, headers ? { headers } : undefined);
-    }
-  }
-
-  /**
-   * JetStream publishes whose PubAcks are awaited; with a producer id, each carries the
-   * message id of its sequence. An exactly-once batch in message framing goes one record at
-   * a time: two records in flight could land out of order (the first lost with a leader or
-   * a connection, the second stored), and a stored record cannot be moved back.
-   */
-  async #publishAcked(
-    subject: string,
-    request: ProduceRequest,
-    framing: Framing,
-    options: RequestOptions,
-  ): Promise<ProduceResponse> {
-    const idempotent = request.producerId !== undefined;
-    const msgId = (sequence: number): string =>
-      `${request.producerId}.${request.epoch}.${request.partition}.${sequence}`;
-    if (framing === "batch") {
-      const { data, headers } = frameMessage(request, idempotent ? request.baseSequence! : -1);
-      const ack = await this.#js.publish(subject, data, {
-        headers,
-        timeout: options.timeoutMs,
-        ...(idempotent ? { msgID: msgId(request.baseSequence!) } : {}),
-      });
-      return { ok: true, baseOffset: frameOffset(ack.seq, 0), ...(ack.duplicate ? { duplicate: true } : {}) };
-    }
-    const { keys, values, headers: recordHeaders, timestamps } = request;
-    // Records go out in order, at most `publishWindow` awaiting PubAcks across the whole
-    // connection: more in flight only adds latency (the server acks one message at a time).
-    // Each PubAck is handled the moment it settles: a publish may fail while later ones still
-    // wait for the window, and must not count as an unhandled rejection meanwhile.
-    const offsets: number[] = new Array(values.length);
-    let duplicates = 0;
-    let failure: unknown = null;
-    const settled: Promise<void>[] = new Array(values.length);
-    const connection = this.#connection;
-    for (let i = 0; i < values.length && failure === null; i++) {
-      if (!this.#window.tryAcquire()) await this.#window.acquire();
-      if (this.#connection !== connection) {
-        // The connection dropped mid-batch: publishing the rest could land them before the
-        // lost ones. What went out before the drop is a prefix; the retry fills in the rest.
-        this.#window.release();
-        failure = new DisconnectedError(
-          `${this.server}: the connection dropped after ${i} of ${values.length} records`,
-        );
-        break;
-      }
-      const { data, headers } = recordMessage(keys[i] ?? null, values[i]!, recordHeaders?.[i], timestamps?.[i]);
-      settled[i] = this.#js
-        .publish(subject, data, {
-          timeout: options.timeoutMs,
-          ...(headers ? { headers } : {}),
-          ...(idempotent ? { msgID: msgId(request.baseSequence! + i) } : {}),
-        })
-        .then(
-          (ack: PubAck) => {
-            offsets[i] = ack.seq;
-            if (ack.duplicate) duplicates++;
-          },
-          (error: unknown) => void (failure ??= error),
-        )
-        .finally(() => this.#window.release());
-      if (idempotent) await settled[i];
-    }
-    await Promise.all(settled);
-    // One lost PubAck fails the batch: the producer retries it whole, and message ids make the
-    // records that did land answer as duplicates.
-    if (failure !== null) throw failure;
-    return {
-      ok: true,
-      baseOffset: offsets[0] ?? -1,
-      offsets,
-      ...(duplicates === values.length ? { duplicate: true } : {}),
-    };
   }
 
   async #fetch(request: FetchRequest): Promise<FetchResponse> {
@@ -428,40 +326,7 @@ export class NatsTransport implements ConsumerHost {
       );
     }
     const shape = await this.#partitionShape(request);
-    const stream = streamName(request.topic);
-    const subject = `${request.topic}.${request.partition}`;
-    const batch = shape.framing === "batch";
-    const info = await this.#jsm.streams.info(stream);
-    const lastSequence = info.state.last_seq;
-    const end = batch ? frameOffset(lastSequence + 1, 0) : lastSequence + 1;
-    let { sequence, index } = batch ? splitFrameOffset(request.offset) : { sequence: request.offset, index: 0 };
-    sequence = Math.max(sequence, 1);
-    const records: FetchedRecord[] = [];
-    while (records.length < request.maxRecords && sequence <= lastSequence) {
-      // The stream leader answers, not any replica as a direct get would: after a partition a
-      // replica can hold, for a while, other messages at the same sequences, and reads through it
-      // lost and duplicated acknowledged records (seen on a 3-node cluster).
-      const message = await this.#jsm.streams.getMessage(stream, { seq: sequence, next_by_subj: subject } as never);
-      if (message === null || message.seq > lastSequence) {
-        sequence = lastSequence + 1;
-        index = 0;
-        break;
-      }
-      if (message.seq !== sequence) index = 0;
-      const held = recordsOf(storedMessage(message), shape.framing);
-      const take = Math.min(held.length - index, request.maxRecords - records.length);
-      for (let i = 0; i < take; i++) records.push(held[index + i]!);
-      if (index + take < held.length) {
-        sequence = message.seq;
-        index += take;
-        break;
-      }
-      sequence = message.seq + 1;
-      index = 0;
-    }
-    const nextOffset = batch ? frameOffset(sequence, index) : sequence;
-    // JetStream acknowledges only what its replicas stored: everything readable is committed.
-    return { ok: true, records, nextOffset, highWatermark: end, logEndOffset: end, lastStableOffset: end };
+    return await fetchFromStream(this.#jsm, streamName(request.topic), request, shape);
   }
 
   /**
