@@ -10,6 +10,7 @@ export { connectNats } from "./dial-node.ts";
 export type { NatsConnectOptions } from "./connect.ts";
 export { type NatsTopicConfig, NatsTransport } from "./nats-transport.ts";
 export { streamName } from "./topic-shape.ts";
-export { durableName, JetStreamConsumer } from "./jetstream-consumer.ts";
+export { JetStreamConsumer } from "./jetstream-consumer.ts";
+export { durableName } from "./durable.ts";
 export type { Framing } from "./message.ts";
 export { decodeFrame, encodeFrame, type Frame } from "./frame.ts";

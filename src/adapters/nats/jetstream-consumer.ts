@@ -30,15 +30,8 @@
  *
  * @module
  */
-import {
-  AckPolicy,
-  type Consumer as DurableConsumer,
-  DeliverPolicy,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-} from "@nats-io/jetstream";
-import { nanos, type NatsConnection, type Subscription } from "@nats-io/nats-core";
+import type { Consumer as DurableConsumer, JsMsg } from "@nats-io/jetstream";
+import type { Subscription } from "@nats-io/nats-core";
 import {
   type AcktorError,
   ConfigError,
@@ -51,52 +44,21 @@ import { Consumer, type HandlerContext, type Mode, type OutputContext } from "..
 import type { ConsumerConfig } from "../../consumer/config.ts";
 import type { ConsumedRecord } from "../../consumer/record.ts";
 import type { RecordMetadata } from "../../producer/outcome.ts";
-import { keyBytes, optionHeaders, valueBytes } from "../../producer/record.ts";
-import { recordTime } from "../../runtime/clock.ts";
-import { recordTimestamp } from "../../transport/headers.ts";
-import type { Bytes, PartitionOffset, RecordHeaders } from "../../transport/protocol.ts";
-import { publishThroughOutage } from "./output-retry.ts";
+import type { PartitionOffset } from "../../transport/protocol.ts";
+import { idempotentOutput } from "./idempotent-output.ts";
+import { durableConsumer, durableName } from "./durable.ts";
+import type { JetStreamAccess } from "./jetstream-access.ts";
 import { frameOffset } from "./frame.ts";
 import { AwaitingAcks, ConfirmedAcks } from "./jetstream-acks.ts";
 import { Puller } from "./jetstream-pull.ts";
 import { nameOf } from "./nats-errors.ts";
 import { type Framing, recordsOf } from "./message.ts";
-import { streamName, type TopicShape } from "./topic-shape.ts";
-
-/** What a JetStream consumer uses of the transport that made it. */
-export interface JetStreamAccess {
-  readonly server: string;
-  nc(): NatsConnection;
-  js(): JetStreamClient;
-  jsm(): JetStreamManager;
-  shape(topic: string): Promise<TopicShape>;
-  typed(error: unknown): AcktorError;
-  publishWithId(
-    topic: string,
-    record: OutgoingRecord,
-    msgId: string,
-    partitionIfKeyless: number,
-    timeoutMs: number,
-  ): Promise<RecordMetadata>;
-}
-
-/** A record a consumer writes itself: a dead letter, or an `idempotent` output. */
-export interface OutgoingRecord {
-  readonly key: Bytes | null;
-  readonly value: Bytes;
-  readonly headers: RecordHeaders | null;
-  readonly timestamp: number;
-}
+import { streamName } from "./topic-shape.ts";
 
 /** Messages handed out together, and how: one unit per record, or one unit for all. */
 interface Delivery {
   readonly messages: JsMsg[];
   readonly units: ConsumedRecord[][];
-}
-
-/** The durable consumer's name for a group: injective, and free of what JetStream names may not hold. */
-export function durableName(groupId: string): string {
-  return groupId.replace(/[^A-Za-z0-9-]/g, (c) => `_${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
 }
 
 /** The longest a failed message waits before it comes again. */
@@ -263,24 +225,8 @@ export class JetStreamConsumer extends Consumer {
     }
     this.#framing = shape.framing;
     this.#partitions = shape.partitions;
-    const jsm = this.#access.jsm();
-    const wanted = { ack_wait: nanos(config.sessionTimeoutMs), max_deliver: config.maxDeliveries };
     try {
-      const existing = await jsm.consumers.info(this.#stream, this.#durable).catch((error: unknown) => {
-        if (nameOf(error) === "ConsumerNotFoundError") return null;
-        throw error;
-      });
-      if (existing === null) {
-        await jsm.consumers.add(this.#stream, {
-          durable_name: this.#durable,
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: config.autoOffsetReset === "earliest" ? DeliverPolicy.All : DeliverPolicy.New,
-          ...wanted,
-        });
-      } else if (existing.config.ack_wait !== wanted.ack_wait || existing.config.max_deliver !== wanted.max_deliver) {
-        await jsm.consumers.update(this.#stream, this.#durable, wanted);
-      }
-      this.#consumer = await this.#access.js().consumers.get(this.#stream, this.#durable);
+      this.#consumer = await durableConsumer(this.#access, this.#stream, this.#durable, config);
     } catch (error) {
       throw this.#typed(error);
     }
@@ -393,7 +339,19 @@ export class JetStreamConsumer extends Consumer {
       // The message comes again whole, its handled records too (at-least-once; under
       // idempotent their writes have the same ids).
       if (signal.aborted) return commit === "before-processing" ? false : this.#again(delivery, this.#handBackDelayMs);
-      const context = this.#context(signal, commit === "idempotent" ? this.#output(unit[0]!, writes, signal) : null);
+      const context = this.#context(
+        signal,
+        commit === "idempotent"
+          ? idempotentOutput(
+            this.#access,
+            this.config,
+            `eo:${this.#durable}:${this.#stream}:${unit[0]!.offset}:`,
+            unit[0]!.partition,
+            writes,
+            signal,
+          )
+          : null,
+      );
       try {
         await this.invoke(mode, unit, context);
         this.reportProcessed(unit);
@@ -475,41 +433,6 @@ export class JetStreamConsumer extends Consumer {
       );
       this.outcomes.next({ type: "dead-lettered", record, error, deadLetterOffset: offset });
     }
-  }
-
-  /** `idempotent`: writes whose ids are derived from the input record (and the n-th write for it). */
-  #output(input: ConsumedRecord, writes: Promise<RecordMetadata>[], signal: AbortSignal): OutputContext {
-    let n = 0;
-    const prefix = `eo:${this.#durable}:${this.#stream}:${input.offset}:`;
-    return {
-      send: (key, value, options) => {
-        const record = {
-          key: keyBytes(key),
-          value: valueBytes(value),
-          headers: options === undefined ? null : optionHeaders(options),
-          timestamp: options?.timestamp === undefined
-            ? recordTime(this.config.clock)
-            : recordTimestamp(options.timestamp),
-        };
-        const id = prefix + n++;
-        const write = publishThroughOutage(
-          () =>
-            this.#access.publishWithId(
-              this.config.outputTopic!,
-              record,
-              id,
-              input.partition,
-              this.config.requestTimeout,
-            ),
-          signal,
-          this.config.clock,
-        );
-        writes.push(write);
-        // Awaited by the consumer before the input is acked; the handler need not await it.
-        write.catch(() => {});
-        return write;
-      },
-    };
   }
 
   #context(signal: AbortSignal, output: OutputContext | null): HandlerContext {
