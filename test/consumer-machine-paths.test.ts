@@ -15,6 +15,7 @@ import {
   VirtualClock,
 } from "../src/index.ts";
 import { sleep } from "../src/runtime/clock.ts";
+import { commitFailingConsumer, SHORT_SESSION } from "./helpers/graph-scenario-kit.ts";
 import { statePath } from "./helpers/state-path.ts";
 
 async function setup(count: number) {
@@ -96,15 +97,7 @@ test("a handler failure: processing → committing (what came before) → fetchi
 test("a lost session: the loop goes back to joining, then fetching", async () => {
   const { clock, broker } = await setup(200);
   const net = chaos(broker.transport(), { seed: 7, clock, apis: ["heartbeat"] });
-  const c = new GroupConsumer(net, "in", {
-    groupId: "g",
-    clock,
-    sessionTimeoutMs: 300,
-    heartbeatIntervalMs: 100,
-    requestTimeout: 50,
-    pollIntervalMs: 10,
-    maxPollRecords: 1,
-  });
+  const c = new GroupConsumer(net, "in", { ...SHORT_SESSION, clock, maxPollRecords: 1 });
   const states = statePath(c);
   try {
     let n = 0;
@@ -127,15 +120,7 @@ test("a lost session: the loop goes back to joining, then fetching", async () =>
 
 test("a commit request that keeps failing: committing → failed", async () => {
   const { clock, broker } = await setup(3);
-  const net = chaos(broker.transport(), { seed: 3, clock, apis: ["offsetCommit"], dropRequest: 1 });
-  const c = new GroupConsumer(net, "in", {
-    groupId: "g",
-    clock,
-    sessionTimeoutMs: 300,
-    heartbeatIntervalMs: 100,
-    requestTimeout: 50,
-    pollIntervalMs: 10,
-  });
+  const c = commitFailingConsumer(clock, broker);
   const states = statePath(c);
   try {
     const failure = await c.run(() => {}, { signal: linked() }).then(() => null, (e: unknown) => e);

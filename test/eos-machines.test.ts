@@ -54,14 +54,31 @@ test("transaction machine: misuse is not a transition, so it can be refused befo
   assert.not.ok(actor.getSnapshot().can({ type: "ABORT" }), "no abort while committing");
 });
 
-test("transaction machine: fenced and failed are final from any state", () => {
-  for (const ending of ["FENCED", "FATAL"] as const) {
-    for (const prefix of [[], ["READY"], ["READY", "BEGIN"], ["READY", "BEGIN", "COMMIT"]] as const) {
+test("transaction machine: a newer producer fences any open transaction, a failed abort is fatal; both are final", () => {
+  const open = { "in-transaction": ["BEGIN"], committing: ["BEGIN", "COMMIT"], abortable: ["BEGIN", "ABORTABLE"] };
+  const states = { ...open, aborting: ["BEGIN", "ABORT"] } as Record<string, TransactionEvent["type"][]>;
+  for (const [state, path] of Object.entries(states)) {
+    for (const ending of ["FENCED", "FATAL"] as const) {
+      const actor = createActor(transactionMachine).start();
+      for (const type of ["READY", ...path] as const) actor.send({ type });
+      assert.is(actor.getSnapshot().value, state);
+      actor.send({ type: ending });
+      // A fatal error is met only by an abort that failed: nowhere else is there nothing left to try.
+      const ends = ending === "FENCED" || state === "aborting";
+      assert.is(
+        actor.getSnapshot().value,
+        ends ? (ending === "FENCED" ? "fenced" : "failed") : state,
+        `${ending} in ${state}`,
+      );
+      assert.is(actor.getSnapshot().status, ends ? "done" : "active", `${ending} in ${state}`);
+    }
+  }
+  // Before a transaction nothing the producer sends can be fenced or fail fatally.
+  for (const prefix of [[], ["READY"]] as const) {
+    for (const ending of ["FENCED", "FATAL"] as const) {
       const actor = createActor(transactionMachine).start();
       for (const type of prefix) actor.send({ type });
-      actor.send({ type: ending });
-      assert.is(actor.getSnapshot().status, "done");
-      assert.is(actor.getSnapshot().value, ending === "FENCED" ? "fenced" : "failed");
+      assert.not.ok(actor.getSnapshot().can({ type: ending }), `${ending} after ${prefix.join(", ") || "nothing"}`);
     }
   }
 });
@@ -140,6 +157,25 @@ test("request machine: a turn that comes after the policy timeout fails the batc
   assert.is(actor.getSnapshot().value, "failed");
   const output = actor.getSnapshot().output;
   assert.is(output?.status === "failed" && output.error.reason, "timeout");
+  assert.equal(actor.getSnapshot().context.decision, { retry: false, reason: "timeout" }, "the decision is no retry");
+});
+
+test("request machine: the timeout of a turn counts from the request's start, not from clock zero", async () => {
+  let turn = false;
+  const machine = requestMachine.provide({ guards: { myTurn: () => turn } });
+  const clock = new VirtualClock();
+  const policy = retryPolicy({ maxRetries: 5, initialDelay: 0, maxDelay: 0, timeout: 100, strategy: "fixed" });
+  // Started at 1000: a turn at 1050 is 50 ms in, within the timeout, and its retry goes.
+  const actor = createActor(machine, { clock, input: { batch: null, policy, awaitAck: true, startedAt: 1000 } })
+    .start();
+  actor.send({ type: "SENT" });
+  actor.send({ type: "ERROR", error: new OutOfOrderSequenceError("x"), at: 1000 });
+  await new Promise<void>((resolve) => clock.setTimeout(resolve, 5));
+  assert.is(actor.getSnapshot().value, "waiting-turn");
+  turn = true;
+  actor.send({ type: "TURN", at: 1050 });
+  assert.is(actor.getSnapshot().value, "sending");
+  assert.is(actor.getSnapshot().context.attempts, 2);
 });
 
 test.run();

@@ -266,6 +266,7 @@ test("request: at-most-once (awaitAck false) ends in sent on SENT, and never bac
   const failing = startRequest({ awaitAck: false, policy: AT_MOST_ONCE });
   failing.actor.send({ type: "ERROR", error: retriable(), at: 0 });
   assert.is(failedOutput(failing.actor).attempts, 1);
+  assert.is(failedOutput(failing.actor).error.reason, "at-most-once", "not the policy's max-retries");
   await sleep(failing.clock, 1000);
   assert.is(failing.calls.transmits.length, 1);
 });
@@ -497,6 +498,24 @@ test("batch: open → SEAL → sealed → DISPATCH → in-flight → delivered, 
   actor.send({ type: "SEAL" });
   actor.send({ type: "DISPATCH", at: 1 });
   assert.is(settled.length, 1, "settled exactly once");
+});
+
+test("batch: the exported machine runs its own request child, no provided actor needed", () => {
+  const actor = createActor(batchMachine, {
+    input: { batch: null, policy: retryPolicy({ maxRetries: 0 }), awaitAck: true },
+  }).start();
+  try {
+    actor.send({ type: "SEAL" });
+    actor.send({ type: "DISPATCH", at: 0 });
+    assert.is(actor.getSnapshot().value, "in-flight");
+    const request = actor.getSnapshot().children.request!;
+    assert.is(request.getSnapshot().value, "sending");
+    request.send({ type: "SENT" });
+    request.send({ type: "ACK", baseOffset: 4 });
+    assert.equal(actor.getSnapshot().context.result, { status: "delivered", baseOffset: 4, attempts: 1 });
+  } finally {
+    actor.stop();
+  }
 });
 
 test("batch: a failed request ends the batch in failed, settled once with the DeliveryFailedError", () => {

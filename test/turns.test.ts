@@ -13,10 +13,10 @@ import {
   EmbeddedBroker,
   exactlyOnce,
   type ProduceOutput,
-  sleep,
   type Transport,
   VirtualClock,
 } from "../src/internal.ts";
+import { heldFirstBatch } from "./helpers/held-batch.ts";
 import { recordId } from "./helpers/reconcile.ts";
 import { firstValue, routed } from "./helpers/routed-transport.ts";
 
@@ -102,30 +102,18 @@ test("under chaos with 5 in flight, no batch is retried before every earlier bat
 });
 
 test("a batch waiting for its turn goes as soon as the earlier batch of its partition settles", async ({ signal }) => {
-  const clock = new VirtualClock();
-  const broker = new EmbeddedBroker({ clock });
-  broker.createTopic("t");
-  let release = () => {};
-  const transport = routed(broker.transport(), (request, pass) => {
-    // The first batch's only attempt is held back until released.
-    if (firstValue(request) !== "first") return undefined;
-    return new Promise((resolve) => (release = () => resolve(pass())));
-  });
-  const producer = createProducer(transport, "t", { clock, deliverySemantic: exactlyOnce({ retry }) });
+  // The first batch's only attempt is held back until released; the broker refuses "second"
+  // (its sequence is ahead): it backs off and waits for its turn.
+  const held = await heldFirstBatch({ retry });
   try {
-    const first = await producer.send(null, "first");
-    await sleep(clock, 1); // sealed and sent on its own
-    const second = await producer.send(null, "second");
-    // The broker refuses "second" (its sequence is ahead): it backs off and waits for its turn.
-    const request = await waitingTurn(clock, second, signal);
+    const request = await waitingTurn(held.clock, held.second, signal);
     assert.is(request.getSnapshot().value, "waiting-turn");
-    release();
-    assert.is((await first.wait()).offset, 0);
-    assert.is((await second.wait()).offset, 1);
-    assert.equal(broker.read("t", 0).map((r) => new TextDecoder().decode(r.value)), ["first", "second"]);
+    held.release();
+    assert.is((await held.first.wait()).offset, 0);
+    assert.is((await held.second.wait()).offset, 1);
+    assert.equal(held.broker.read("t", 0).map((r) => new TextDecoder().decode(r.value)), ["first", "second"]);
   } finally {
-    release();
-    await producer.close().catch(() => {});
+    await held.close();
   }
 });
 

@@ -81,8 +81,11 @@ export type ConsumerMachine = StateMachine<
   MetaObject // transition meta
 >;
 
-// What may interrupt any working state: the loop checks for these between steps.
-const interrupts = { REBALANCE: "rebalancing", REJOIN: "joining", STOP: "idle", FAIL: "failed" } as const;
+// Between two steps the loop looks at the group: a lost session rejoins, a changed assignment
+// rebalances, a stopped reader stops. It looks there only from `fetching`, and from
+// `committing` when a fenced commit left it there; every other state is always left by the
+// event its own step sends (or by FAIL, if that step throws).
+const betweenSteps = { REBALANCE: "rebalancing", REJOIN: "joining", STOP: "idle", FAIL: "failed" } as const;
 
 // As xstate infers it; exported below under the written-out type, which must match it exactly.
 const machine = setup({
@@ -105,18 +108,19 @@ const machine = setup({
     commit: (input as Partial<ConsumerMachineInput> | undefined)?.commit ?? "after-processing",
   }),
   initial: "idle",
-  on: { CLOSE: ".closed" },
   states: {
-    idle: { on: { START: "joining" } },
-    joining: { on: { JOINED: "fetching", STOP: "idle", FAIL: "failed" } },
+    // close() stops the reader and waits for its loop (which ends in STOP or FAIL) before CLOSE.
+    idle: { on: { START: "joining", CLOSE: "closed" } },
+    joining: { on: { JOINED: "fetching", FAIL: "failed" } },
     fetching: {
       on: {
         RECORDS: [{ guard: "commitsFirst", target: "committing" }, { target: "processing" }],
         IDLE: "polling",
-        ...interrupts,
+        ...betweenSteps,
       },
     },
-    polling: { on: { WAKE: "fetching", ...interrupts } },
+    // Waiting for the poll interval, which cannot fail and ends early on a stop.
+    polling: { on: { WAKE: "fetching" } },
     // Under `transactional` the handler runs inside the open transaction.
     processing: {
       on: {
@@ -127,16 +131,17 @@ const machine = setup({
         ],
         REDELIVER: [{ guard: "commitsAfter", target: "committing" }, { target: "fetching" }],
         ABORTED: "fetching",
-        ...interrupts,
+        FAIL: "failed",
       },
     },
+    // A fenced commit leaves the loop here, to rebalance, rejoin or stop from.
     committing: {
-      on: { DONE: [{ guard: "commitsFirst", target: "processing" }, { target: "fetching" }], ...interrupts },
+      on: { DONE: [{ guard: "commitsFirst", target: "processing" }, { target: "fetching" }], ...betweenSteps },
     },
     // The input offsets join the transaction, which commits with the handler's output, or aborts.
-    "committing-transaction": { on: { DONE: "fetching", ABORTED: "fetching", ...interrupts } },
-    rebalancing: { on: { DONE: "fetching", ...interrupts } },
-    failed: { on: { START: "joining" } },
+    "committing-transaction": { on: { DONE: "fetching", ABORTED: "fetching", FAIL: "failed" } },
+    rebalancing: { on: { DONE: "fetching", FAIL: "failed" } },
+    failed: { on: { START: "joining", CLOSE: "closed" } },
     closed: { type: "final" },
   },
 });

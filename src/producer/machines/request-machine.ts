@@ -110,18 +110,23 @@ const machine = setup({
     }),
   },
   delays: {
-    backoff: ({ context }) => (context.decision?.retry ? context.decision.delay : 0),
+    // Only `deciding` leads to `backoff`, and only on a decision to retry.
+    backoff: ({ context }) => (context.decision as Extract<RetryDecision, { retry: true }>).delay,
   },
   guards: {
     /**
      * Whether a retry may be sent now. Exactly-once provides it: a retried batch goes only once
      * every earlier batch of its partition is resolved, so sequences reach the broker in order.
+     * Without that rule (at-least-once, or the machine alone) a retry goes when its backoff ends.
      */
     myTurn: () => true,
-    expired: ({ context, event }) => "at" in event && event.at - context.startedAt >= context.policy.timeout,
+    // Asked on TURN only (in `waiting-turn`).
+    expired: ({ context, event }) =>
+      (event as Extract<RequestEvent, { type: "TURN" }>).at - context.startedAt >= context.policy.timeout,
     fireAndForget: ({ context }) => !context.awaitAck,
     // At-most-once never retries, whatever policy it was handed.
-    shouldRetry: ({ context }) => context.awaitAck && context.decision?.retry === true,
+    // (`decide` always ran before `deciding` is entered.)
+    shouldRetry: ({ context }) => context.awaitAck && context.decision!.retry,
   },
 }).createMachine({
   id: "request",
@@ -167,11 +172,9 @@ const machine = setup({
           new DeliveryFailedError(
             context.attempts,
             // At-most-once was never going to retry, whatever the policy would have said.
-            !context.awaitAck
-              ? "at-most-once"
-              : context.decision && !context.decision.retry
-              ? context.decision.reason
-              : "not-retriable",
+            // Otherwise `failed` is entered only on a decision not to retry (from `deciding`, or
+            // a turn that came too late), so the decision says why.
+            context.awaitAck ? (context.decision as Extract<RetryDecision, { retry: false }>).reason : "at-most-once",
             context.lastError,
           ),
       }),

@@ -65,17 +65,20 @@ const machine = setup({
 }).createMachine({
   id: "transaction",
   initial: "initializing",
-  on: {
-    FENCED: ".fenced",
-    FATAL: ".failed",
-  },
+  // FENCED and FATAL only where the producer can meet them: a newer producer is noticed by a
+  // request of an open transaction (a write, a partition joining, offsets, the commit or the
+  // abort), and only a failed abort leaves nothing to fall back on. Before the first
+  // transaction and between transactions nothing is sent that could be fenced: a fenced
+  // initProducerId rejects the call that needed it, and the producer stays where it was.
   states: {
     initializing: { on: { READY: "ready" } },
     ready: { on: { BEGIN: "in-transaction" } },
-    "in-transaction": { on: { COMMIT: "committing", ABORT: "aborting", ABORTABLE: "abortable" } },
-    committing: { on: { COMMITTED: "ready", ABORTABLE: "abortable" } },
-    abortable: { on: { ABORT: "aborting" } },
-    aborting: { on: { ABORTED: "ready" } },
+    "in-transaction": {
+      on: { COMMIT: "committing", ABORT: "aborting", ABORTABLE: "abortable", FENCED: "fenced" },
+    },
+    committing: { on: { COMMITTED: "ready", ABORTABLE: "abortable", FENCED: "fenced" } },
+    abortable: { on: { ABORT: "aborting", FENCED: "fenced" } },
+    aborting: { on: { ABORTED: "ready", FENCED: "fenced", FATAL: "failed" } },
     fenced: { type: "final" },
     failed: { type: "final" },
   },
@@ -86,7 +89,8 @@ const machine = setup({
  *
  * `initializing → ready → in-transaction → committing | aborting → ready`;
  * a failed write or commit leads to `abortable`, from which only `ABORT` leads on;
- * `fenced` (a newer producer holds the id) and `failed` are final.
+ * `fenced` (a newer producer holds the id, met by any request of an open transaction) and
+ * `failed` (an abort that failed) are final.
  *
  * Misuse, such as beginning while a transaction is open or committing, is refused before it
  * reaches the machine, with an error naming the state: the machine never gets stuck.
