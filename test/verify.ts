@@ -1,5 +1,5 @@
 /**
- * `npm run verify -- --runs N [--records N] [--seed S] [--path P] [--semantic KIND] [--producer-only]`:
+ * `npm run verify -- --runs N [--records N] [--seed S] [--path P] [--semantic KIND] [--producer-only] [--long-tx-pauses]`:
  * generated fault schedules (see `helpers/run-generator.ts`), N per semantic, each judged by
  * the shared history checker. Prints a summary: runs, records, faults injected per kind, and
  * the violations; a failing property is shrunk to a minimal schedule and printed with the
@@ -7,14 +7,8 @@
  */
 import process from "node:process";
 import fc from "fast-check";
-import {
-  emptyCounts,
-  type FaultCounts,
-  runSchedule,
-  scheduleArbitrary,
-  type SemanticKind,
-  SEMANTICS,
-} from "./helpers/run-generator.ts";
+import { runSchedule } from "./helpers/run-generator.ts";
+import { emptyCounts, type FaultCounts, scheduleArbitrary, type SemanticKind, SEMANTICS } from "./helpers/schedule.ts";
 
 function arg(name: string): string | undefined {
   const args = process.argv.slice(2);
@@ -28,6 +22,8 @@ const seed = arg("seed") !== undefined ? Number(arg("seed")) : Date.now() % 2 **
 const path = arg("path");
 const only = arg("semantic") as SemanticKind | undefined;
 const producerOnly = process.argv.includes("--producer-only");
+// Exactly-once: transactional members pause past their session too (see GeneratorOptions).
+const longTransactionalPauses = process.argv.includes("--long-tx-pauses");
 const verbose = process.argv.includes("--verbose");
 const semantics = only ? [only] : SEMANTICS;
 
@@ -42,7 +38,7 @@ for (const semantic of semantics) {
   let simulated = 0;
   const counts: FaultCounts = emptyCounts();
   const result = await fc.check(
-    fc.asyncProperty(scheduleArbitrary({ records, semantic }), async (schedule) => {
+    fc.asyncProperty(scheduleArbitrary({ records, semantic, longTransactionalPauses }), async (schedule) => {
       const t = performance.now();
       const run = await runSchedule(schedule, { producerOnly });
       if (verbose) {
@@ -71,7 +67,9 @@ for (const semantic of semantics) {
     failed = true;
     console.log(`  VIOLATION: ACKTOR_VERIFY_SEED=${result.seed} path ${result.counterexamplePath}`);
     console.log(
-      `  replay: npm run verify -- --semantic ${semantic} --records ${records} --seed ${result.seed} --path ${result.counterexamplePath}`,
+      `  replay: npm run verify -- --semantic ${semantic} --records ${records} --seed ${result.seed} --path ${result.counterexamplePath}${
+        longTransactionalPauses ? " --long-tx-pauses" : ""
+      }`,
     );
     console.log(`  minimal schedule: ${JSON.stringify(result.counterexample?.[0])}`);
     console.log(
