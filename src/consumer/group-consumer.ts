@@ -1,26 +1,23 @@
 import {
   ConfigError,
-  IllegalGenerationError,
   OffsetOutOfRangeError,
   PartitionNotOwnedError,
-  PoisonRecordError,
-  UnknownMemberIdError,
+  type PoisonRecordError,
   UnsupportedError,
 } from "../errors.ts";
-import { exactlyOnce } from "../producer/config.ts";
-import { Producer } from "../producer/producer.ts";
 import { type Answer, call } from "../transport/call.ts";
-import type { FetchRequest, PartitionOffset, Request } from "../transport/protocol.ts";
+import type { FetchRequest, Request } from "../transport/protocol.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { ConsumerConfig } from "./config.ts";
 import { Consumer, type Mode } from "./consumer.ts";
 import { Cursor } from "./cursor.ts";
-import { commitBeforeProcessing, processCommitted } from "./group/before-processing.ts";
-import { handOutForAcks, processThenCommit } from "./group/after-processing.ts";
-import type { Fetch, StrategyHost } from "./group/strategy-host.ts";
-import { processInTransaction } from "./group/transactional.ts";
+import { Failures } from "./group/failures.ts";
+import { OffsetCommits } from "./group/offset-commits.ts";
+import { runSteps, type StepsHost } from "./group/steps.ts";
+import { type Fetch, fetchOf } from "./group/strategy-host.ts";
 import { Membership } from "./membership.ts";
-import type { ConsumedRecord } from "./record.ts";
+import { resetOffset, startOffset } from "./positions.ts";
+import { SerialLane } from "./serial-lane.ts";
 
 type Fetched = Answer<FetchRequest>;
 
@@ -35,13 +32,14 @@ export class GroupConsumer extends Consumer {
   readonly #cursors = new Map<number, Cursor>();
   readonly #paused = new Set<number>();
   readonly #stopped = new Map<number, PoisonRecordError>();
-  #serialTail: Promise<unknown> = Promise.resolve();
-  #deadLetters: Producer | null = null;
+  readonly #lane = new SerialLane();
+  readonly #commits: OffsetCommits;
+  readonly #failures: Failures;
   /** Round-robin position over the owned partitions, and fetches in a row that found nothing. */
   #turn = 0;
   #emptyFetches = 0;
   /** What the strategies' paths (./group/) use of this consumer. */
-  readonly #host: StrategyHost;
+  readonly #host: StepsHost;
   #offsetResets = 0;
 
   constructor(transport: Transport, topic: string, config: ConsumerConfig, options: { ownsTransport?: boolean } = {}) {
@@ -63,9 +61,25 @@ export class GroupConsumer extends Consumer {
       heartbeatIntervalMs,
       call: (request) => this.#call(request),
       beforeHeartbeat: async () => {
-        if (this.config.commit === "after-processing") await this.#commitProcessedNow();
+        if (this.config.commit === "after-processing") await this.#commits.commitProcessedNow();
       },
-      serial: (work) => this.#serial(work),
+      serial: (work) => this.#lane.run(work),
+    });
+    this.#commits = new OffsetCommits({
+      topic,
+      groupId,
+      membership: this.#membership,
+      cursors: this.#cursors,
+      lane: this.#lane,
+      call: (request) => this.#call(request),
+      committed: (offsets, transactional) => this.committed(offsets, transactional),
+    });
+    this.#failures = new Failures({
+      topic,
+      config: this.config,
+      transport,
+      stopped: this.#stopped,
+      report: (outcome) => this.outcomes.next(outcome),
     });
     this.#host = {
       topic,
@@ -77,10 +91,14 @@ export class GroupConsumer extends Consumer {
       report: (outcome) => this.outcomes.next(outcome),
       reportProcessed: (unit) => this.reportProcessed(unit),
       committed: (offsets, transactional) => this.committed(offsets, transactional),
-      failed: (cursor, unit, error) => this.#failed(cursor, unit, error),
-      deadLetter: (unit, error) => this.#deadLetter(unit, error),
-      storeOffsets: (offsets) => this.#serial(() => this.#storeOffsets(offsets, false)),
-      fenced: (error) => this.#fenced(error),
+      failed: (cursor, unit, error) => this.#failures.failed(cursor, unit, error),
+      deadLetter: (unit, error) => this.#failures.deadLetter(unit, error),
+      storeOffsets: (offsets) => this.#commits.store(offsets, false),
+      fenced: (error) => this.#membership.fencedBy(error),
+      state: () => this.state,
+      send: (event) => this.send(event),
+      commitProcessed: () => this.#commits.commitProcessed(),
+      fetchOthers: (first, mode) => this.#fetchOthers(first, mode),
     };
   }
 
@@ -116,7 +134,7 @@ export class GroupConsumer extends Consumer {
       throw new ConfigError("commit", 'a "transactional" consumer commits offsets with its transactions only');
     }
     if (offsets === undefined) {
-      await this.#commitProcessed();
+      await this.#commits.commitProcessed();
       return;
     }
     if (!Array.isArray(offsets)) throw new ConfigError("offsets", "expected an array of { partition, offset }");
@@ -127,7 +145,7 @@ export class GroupConsumer extends Consumer {
       return { topic: this.topic, partition, offset };
     });
     await this.#ensureMember();
-    await this.#serial(() => this.#storeOffsets(list, true));
+    await this.#commits.store(list, true);
   }
 
   /** Reads `partition` from `offset` next. The partition must be owned by this member. */
@@ -168,9 +186,9 @@ export class GroupConsumer extends Consumer {
   }
 
   protected async release(): Promise<void> {
-    if (this.config.commit === "after-processing") await this.#commitProcessed().catch(() => {});
+    if (this.config.commit === "after-processing") await this.#commits.commitProcessed().catch(() => {});
     await this.#membership.leave().catch(() => {});
-    await this.#deadLetters?.close().catch(() => {});
+    await this.#failures.close().catch(() => {});
     if (this.#ownsTransport) await this.#transport.close();
   }
 
@@ -192,7 +210,7 @@ export class GroupConsumer extends Consumer {
         for (const cursor of this.#cursors.values()) cursor.handBack();
       }
     }
-    if (this.config.commit === "after-processing") await this.#commitProcessed();
+    if (this.config.commit === "after-processing") await this.#commits.commitProcessed();
     this.send("STOP");
   }
 
@@ -230,7 +248,7 @@ export class GroupConsumer extends Consumer {
       }
       this.#emptyFetches = 0;
       send("RECORDS");
-      await this.#steps({ cursor, next: fetched.nextOffset, units: this.#units(cursor, fetched, mode) }, mode, signal);
+      await runSteps(this.#host, fetchOf(this.topic, cursor, fetched, mode.batch), mode, signal);
     }
   }
 
@@ -288,7 +306,7 @@ export class GroupConsumer extends Consumer {
         generation: member.generation,
       });
     } catch (error) {
-      if (this.#fenced(error)) return null;
+      if (this.#membership.fencedBy(error)) return null;
       if (error instanceof OffsetOutOfRangeError) {
         await this.#resetOffset(cursor);
         return null;
@@ -304,31 +322,19 @@ export class GroupConsumer extends Consumer {
    */
   async #resetOffset(cursor: Cursor): Promise<void> {
     const from = cursor.position;
-    // A fetch of no records is never out of range; from offset 0 its nextOffset is the log start.
-    const probe = await this.#call({
-      api: "fetch",
-      topic: this.topic,
-      partition: cursor.partition,
-      offset: 0,
-      maxRecords: 0,
-      isolation: this.config.isolation,
-    });
-    const to = this.config.autoOffsetReset === "earliest"
-      ? probe.nextOffset
-      : this.config.isolation === "read-committed"
-      ? probe.lastStableOffset
-      : probe.logEndOffset;
+    const to = await resetOffset((request) => this.#call(request), this.config, this.topic, cursor.partition);
+    // A seek while the probe was out decided the position already.
     if (cursor.position !== from) return;
-    cursor.seek(Math.max(to, probe.nextOffset));
+    cursor.seek(to);
     this.#offsetResets++;
-    this.outcomes.next({ type: "offset-reset", partition: cursor.partition, from, to: cursor.position });
+    this.outcomes.next({ type: "offset-reset", partition: cursor.partition, from, to });
   }
 
   /** Takes in what the last heartbeat said: revoked partitions are dropped, new ones get a cursor at the committed offset. */
   async #rebalance(): Promise<void> {
     const member = this.#membership;
     member.stale = false;
-    await this.#serial(() => member.heartbeat());
+    await this.#lane.run(() => member.heartbeat());
     if (member.lost) return;
     const owned = member.owned;
     const revoked = [...this.#cursors.keys()].filter((p) => !owned.has(p));
@@ -336,7 +342,8 @@ export class GroupConsumer extends Consumer {
     const added: number[] = [];
     for (const p of owned) {
       if (this.#cursors.has(p)) continue;
-      this.#cursors.set(p, new Cursor(p, await this.#startOffset(p)));
+      const start = await startOffset((request) => this.#call(request), this.config, this.topic, p);
+      this.#cursors.set(p, new Cursor(p, start));
       added.push(p);
     }
     const generation = member.generation;
@@ -350,27 +357,6 @@ export class GroupConsumer extends Consumer {
     if (added.length > 0) this.outcomes.next({ type: "assigned", partitions: added.sort((a, b) => a - b), generation });
   }
 
-  async #startOffset(partition: number): Promise<number> {
-    const { offset } = await this.#call({
-      api: "offsetFetch",
-      groupId: this.config.groupId,
-      topic: this.topic,
-      partition,
-    });
-    if (offset !== null) return offset;
-    if (this.config.autoOffsetReset === "earliest") return 0;
-    // The end a reader of this isolation would see: nothing there is skipped, nothing before it read.
-    const end = await this.#call({
-      api: "fetch",
-      topic: this.topic,
-      partition,
-      offset: 0,
-      maxRecords: 0,
-      isolation: this.config.isolation,
-    });
-    return this.config.isolation === "read-committed" ? end.lastStableOffset : end.logEndOffset;
-  }
-
   #drop(partition: number): void {
     this.#cursors.delete(partition);
     this.#stopped.delete(partition);
@@ -378,74 +364,6 @@ export class GroupConsumer extends Consumer {
 
   #dropAll(): void {
     for (const p of [...this.#cursors.keys()]) this.#drop(p);
-  }
-
-  // ---- processing: each commit strategy is a path through the machine ---------------
-
-  /**
-   * Takes a fetched batch through the steps the machine's state names, until it is back in
-   * `fetching` (or interrupted): the strategy, a guard in the machine, decides their order.
-   */
-  async #steps(fetch: Fetch, mode: Mode, signal: AbortSignal): Promise<void> {
-    const host = this.#host;
-    for (;;) {
-      switch (this.state) {
-        case "committing": {
-          const before = this.config.commit === "before-processing";
-          const landed = before ? await commitBeforeProcessing(host, fetch) : await this.#commitProcessed();
-          // A fenced commit leaves the loop's next turn to rebalance or rejoin from here.
-          if (!landed) return;
-          this.send("DONE");
-          break;
-        }
-        case "processing": {
-          const ended = await this.#process(fetch, mode, signal);
-          if (ended !== null) this.send(ended);
-          break;
-        }
-        default:
-          return;
-      }
-    }
-  }
-
-  /** Hands out a batch under the strategy; the event that says how handling ended (a transaction sends its own). */
-  async #process(fetch: Fetch, mode: Mode, signal: AbortSignal): Promise<"COMMIT" | "REDELIVER" | null> {
-    const host = this.#host;
-    switch (this.config.commit) {
-      case "before-processing":
-        await processCommitted(host, fetch, mode, signal);
-        return "COMMIT";
-      case "transactional": {
-        // One transaction takes a fetch from every ready partition: its fixed cost (add
-        // partitions, offsets, markers) is then shared by all of them.
-        const batches = [fetch, ...(await this.#fetchOthers(fetch.cursor, mode))];
-        const committed = await processInTransaction(host, batches, mode, signal, () => this.send("COMMIT"));
-        this.send(committed ? "DONE" : "ABORTED");
-        return null;
-      }
-      default:
-        if (mode.receiver !== undefined) {
-          await handOutForAcks(host, fetch, mode.receiver, signal);
-          return "COMMIT";
-        }
-        return (await processThenCommit(host, fetch, mode, signal)).redeliver ? "REDELIVER" : "COMMIT";
-    }
-  }
-
-  /** What the handler gets of a fetch: one unit per record, or the whole batch as one unit. */
-  #units(cursor: Cursor, fetched: Fetched, mode: Mode): ConsumedRecord[][] {
-    const records = fetched.records.map((r) => ({
-      topic: this.topic,
-      partition: cursor.partition,
-      offset: r.offset,
-      key: r.key,
-      value: r.value,
-      headers: r.headers,
-      timestamp: r.timestamp,
-      deliveries: cursor.deliveries(r.offset),
-    }));
-    return mode.batch ? [records] : records.map((r) => [r]);
   }
 
   /** One fetch from each other ready partition, for a transaction to take along; stops at a fenced fetch. */
@@ -456,113 +374,12 @@ export class GroupConsumer extends Consumer {
       const fetched = await this.#fetch(cursor);
       if (fetched === null) break;
       if (fetched.records.length === 0) cursor.position = fetched.nextOffset;
-      else more.push({ cursor, next: fetched.nextOffset, units: this.#units(cursor, fetched, mode) });
+      else more.push(fetchOf(this.topic, cursor, fetched, mode.batch));
     }
     return more;
   }
 
-  /**
-   * Counts a failed delivery. Below `maxDeliveries` the unit will come again (false). At the
-   * limit it is dead-lettered and counts as handled (true), or, without a dead-letter topic,
-   * its partition stops (false).
-   */
-  async #failed(cursor: Cursor, unit: ConsumedRecord[], error: unknown): Promise<boolean> {
-    const head = unit[0]!;
-    const deliveries = cursor.deliveries(head.offset);
-    if (deliveries < this.config.maxDeliveries) {
-      cursor.failures.set(head.offset, deliveries);
-      for (const record of unit) this.outcomes.next({ type: "redelivered", record, error });
-      return false;
-    }
-    if (this.config.deadLetterTopic !== null) {
-      await this.#deadLetter(unit, error);
-      return true;
-    }
-    const poison = new PoisonRecordError(this.topic, cursor.partition, head.offset, deliveries, error);
-    this.#stopped.set(cursor.partition, poison);
-    this.outcomes.next({ type: "partition-stopped", partition: cursor.partition, error: poison });
-    return false;
-  }
-
-  /** Writes records to the dead-letter topic and waits for their acks (idempotent, so a retry never doubles one). */
-  async #deadLetter(unit: ConsumedRecord[], error: unknown): Promise<void> {
-    const { clock, requestTimeout } = this.config;
-    this.#deadLetters ??= new Producer(this.#transport, this.config.deadLetterTopic!, {
-      deliverySemantic: exactlyOnce(),
-      clock,
-      requestTimeout,
-    });
-    // A dead letter keeps the record's headers and timestamp: it is the same record, moved.
-    const outputs = await Promise.all(
-      unit.map((r) => this.#deadLetters!.send(r.key, r.value, { headers: r.headers, timestamp: r.timestamp })),
-    );
-    await this.#deadLetters.flush();
-    for (const [i, output] of outputs.entries()) {
-      const { offset } = await output.wait();
-      this.outcomes.next({ type: "dead-lettered", record: unit[i]!, error, deadLetterOffset: offset });
-    }
-  }
-
-  // ---- commits and requests ----------------------------------------------------------
-
-  /**
-   * Commits every owned partition's processed offset that is ahead of its committed one:
-   * true once stored (or none was due), false when the commit was fenced.
-   */
-  #commitProcessed(): Promise<boolean> {
-    return this.#serial(() => this.#commitProcessedNow());
-  }
-
-  /** {@link #commitProcessed} for callers already on the serial lane. */
-  async #commitProcessedNow(): Promise<boolean> {
-    const offsets: PartitionOffset[] = [];
-    for (const cursor of this.#cursors.values()) {
-      if (cursor.processed > cursor.committed) {
-        offsets.push({ topic: this.topic, partition: cursor.partition, offset: cursor.processed });
-      }
-    }
-    if (offsets.length === 0 || !this.#membership.joined) return true;
-    return await this.#storeOffsets(offsets, false);
-  }
-
-  /**
-   * Stores offsets for this member (on the serial lane). A fenced commit (rebalance, lost
-   * session) returns false and leaves the loop to catch up, or, when `raise`, throws.
-   */
-  async #storeOffsets(offsets: PartitionOffset[], raise: boolean): Promise<boolean> {
-    const member = this.#membership;
-    try {
-      await this.#call({
-        api: "offsetCommit",
-        groupId: this.config.groupId,
-        memberId: member.memberId!,
-        generation: member.generation,
-        offsets,
-      });
-    } catch (error) {
-      if (!raise && this.#fenced(error)) return false;
-      throw error;
-    }
-    for (const { partition, offset } of offsets) {
-      const cursor = this.#cursors.get(partition);
-      if (cursor) cursor.committed = offset;
-    }
-    this.committed(offsets, false);
-    return true;
-  }
-
-  /** True for the errors that mean "this member's view of the group is out of date"; marks it for the loop. */
-  #fenced(error: unknown): boolean {
-    if (error instanceof UnknownMemberIdError) {
-      this.#membership.lost = true;
-      return true;
-    }
-    if (error instanceof IllegalGenerationError || error instanceof PartitionNotOwnedError) {
-      this.#membership.stale = true;
-      return true;
-    }
-    return false;
-  }
+  // ---- requests ----------------------------------------------------------------------
 
   #call<R extends Request>(request: R): Promise<Answer<R>> {
     const { clock, requestTimeout, sessionTimeoutMs } = this.config;
@@ -572,12 +389,5 @@ export class GroupConsumer extends Consumer {
       requestTimeout,
       timeout: Math.max(requestTimeout, sessionTimeoutMs),
     });
-  }
-
-  /** Runs commits and heartbeats one at a time, in order, so an older commit never lands after a newer one. */
-  #serial<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.#serialTail.then(work);
-    this.#serialTail = result.catch(() => {});
-    return result;
   }
 }

@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { DeliveryFailedError, UnknownMemberIdError } from "../errors.ts";
+import {
+  DeliveryFailedError,
+  IllegalGenerationError,
+  PartitionNotOwnedError,
+  UnknownMemberIdError,
+} from "../errors.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type { Answer } from "../transport/call.ts";
 import type { HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest } from "../transport/protocol.ts";
@@ -68,6 +73,23 @@ export class Membership {
 
   get joined(): boolean {
     return this.#memberId !== null && !this.lost;
+  }
+
+  /**
+   * True for the errors that mean "this member's view of the group is out of date", and marks
+   * it for the loop: forgotten by the coordinator (join afresh), or a rebalance it has not
+   * heard of yet (heartbeat and look again).
+   */
+  fencedBy(error: unknown): boolean {
+    if (error instanceof UnknownMemberIdError) {
+      this.lost = true;
+      return true;
+    }
+    if (error instanceof IllegalGenerationError || error instanceof PartitionNotOwnedError) {
+      this.stale = true;
+      return true;
+    }
+    return false;
   }
 
   /** Joins (as a new member if the old one was lost) and starts heartbeating. */

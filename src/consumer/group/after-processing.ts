@@ -8,52 +8,53 @@ import type { Mode } from "../consumer.ts";
 import type { Receiver } from "../receiver.ts";
 import type { Fetch, StrategyHost } from "./strategy-host.ts";
 
-/** Whether the loop should stop handing out this batch: stopped, the partition lost, or sought elsewhere. */
-function interrupted(host: StrategyHost, { cursor }: Fetch, seeks: number, signal: AbortSignal): boolean {
-  return signal.aborted || !host.owns(cursor.partition) || cursor.seeks !== seeks;
+/** Whether the loop should stop handing out this batch: the reader stopped, or the partition was lost. */
+function interrupted(host: StrategyHost, { cursor }: Fetch, signal: AbortSignal): boolean {
+  return signal.aborted || !host.owns(cursor.partition);
 }
 
 /**
  * Hands out each unit and marks it processed when the handler returns. A failure sends
  * reading back to it; so does stopping, or losing the partition, for the rest of the batch.
- * Returns the first failure below `maxDeliveries` (the unit comes again), if any.
+ * True when a unit failed below `maxDeliveries`: it comes again.
  */
 export async function processThenCommit(
   host: StrategyHost,
   fetch: Fetch,
   mode: Mode,
   signal: AbortSignal,
-): Promise<{ redeliver: boolean }> {
+): Promise<boolean> {
   const { cursor, next, units } = fetch;
   const seeks = cursor.seeks;
   const context = host.context(null, signal);
   for (const [i, unit] of units.entries()) {
     const first = unit[0]!.offset;
-    if (interrupted(host, fetch, seeks, signal)) {
-      if (cursor.seeks === seeks) cursor.position = first;
-      return { redeliver: false };
+    // A seek is caught right after the handler that made it (below), so none is pending here.
+    if (interrupted(host, fetch, signal)) {
+      cursor.position = first;
+      return false;
     }
     try {
       await host.invoke(mode, unit, context);
     } catch (error) {
-      if (cursor.seeks !== seeks) return { redeliver: false };
+      if (cursor.seeks !== seeks) return false;
       // A reader that stopped mid-record (for-await's return) interrupts it: not a failure to count.
       if (signal.aborted) {
         cursor.position = first;
-        return { redeliver: false };
+        return false;
       }
       if (!(await host.failed(cursor, unit, error))) {
         cursor.position = first;
-        return { redeliver: true };
+        return true;
       }
     }
-    if (cursor.seeks !== seeks) return { redeliver: false };
-    if (cursor.failures.size > 0) cursor.failures.delete(first);
+    if (cursor.seeks !== seeks) return false;
+    cursor.failures.delete(first);
     cursor.processed = i === units.length - 1 ? next : units[i + 1]![0]!.offset;
     host.reportProcessed(unit);
   }
   cursor.position = next;
-  return { redeliver: false };
+  return false;
 }
 
 /**
@@ -71,8 +72,10 @@ export async function handOutForAcks(
   const seeks = cursor.seeks;
   for (const [i, unit] of units.entries()) {
     const record = unit[0]!;
-    if (interrupted(host, fetch, seeks, signal)) {
-      if (cursor.seeks === seeks) cursor.position = record.offset;
+    // The receiver may have been waiting for room while a seek moved the cursor: leave it there.
+    if (cursor.seeks !== seeks) return;
+    if (interrupted(host, fetch, signal)) {
+      cursor.position = record.offset;
       return;
     }
     const ack = cursor.handedOut(i === units.length - 1 ? next : units[i + 1]![0]!.offset);

@@ -5,7 +5,8 @@
  * @module
  */
 import type { TransactionContext } from "../../producer/producer.ts";
-import type { PartitionOffset } from "../../transport/protocol.ts";
+import type { Answer } from "../../transport/call.ts";
+import type { FetchRequest, PartitionOffset } from "../../transport/protocol.ts";
 import type { ResolvedConsumerConfig } from "../config.ts";
 import type { HandlerContext, Mode } from "../consumer.ts";
 import type { Cursor } from "../cursor.ts";
@@ -39,4 +40,19 @@ export interface Fetch {
   readonly cursor: Cursor;
   readonly next: number;
   readonly units: ConsumedRecord[][];
+}
+
+/** A fetch answer as a {@link Fetch}: one unit per record, or (`batch`) the whole batch as one unit. */
+export function fetchOf(topic: string, cursor: Cursor, fetched: Answer<FetchRequest>, batch: boolean): Fetch {
+  const records = fetched.records.map((r) => ({
+    topic,
+    partition: cursor.partition,
+    offset: r.offset,
+    key: r.key,
+    value: r.value,
+    headers: r.headers,
+    timestamp: r.timestamp,
+    deliveries: cursor.deliveries(r.offset),
+  }));
+  return { cursor, next: fetched.nextOffset, units: batch ? [records] : records.map((r) => [r]) };
 }

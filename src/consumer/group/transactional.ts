@@ -28,7 +28,8 @@ export async function processInTransaction(
   const generation = host.generation();
   const offsets = batches.map(({ cursor, next }) => ({ topic: host.topic, partition: cursor.partition, offset: next }));
   const handled: ConsumedRecord[][] = [];
-  let failure: { unit: ConsumedRecord[]; error: unknown } | null = null;
+  /** A unit failed below `maxDeliveries`: the transaction aborts so that it comes again. */
+  let failed = false;
   try {
     await producer.transaction(async (tx) => {
       const context = host.context(tx, signal);
@@ -38,9 +39,8 @@ export async function processInTransaction(
           try {
             await host.invoke(mode, unit, context);
           } catch (error) {
-            if (error === INTERRUPTED) throw error;
             if (!(await host.failed(cursor, unit, error))) {
-              failure = { unit, error };
+              failed = true;
               throw error;
             }
             continue;
@@ -56,7 +56,7 @@ export async function processInTransaction(
   } catch (error) {
     // Nothing of the transaction is visible: read the batches again, here or at the next owner.
     for (const { cursor, units } of batches) cursor.position = units[0]![0]!.offset;
-    if (failure !== null || error === INTERRUPTED) return false;
+    if (failed || error === INTERRUPTED) return false;
     if (host.fenced(error)) return false;
     // The transaction could not commit (a write failed, or it timed out): the batches come again.
     if (error instanceof TransactionAbortedError || error instanceof TransactionTimedOutError) return false;

@@ -1,0 +1,51 @@
+/**
+ * Where a group member reads a partition from when it has no position of its own: a newly
+ * owned partition starts at the group's committed offset, or per `autoOffsetReset`; a
+ * position deleted by retention moves per `autoOffsetReset` as well, as a Kafka consumer's does.
+ *
+ * @module
+ */
+import type { Answer } from "../transport/call.ts";
+import type { FetchRequest, OffsetFetchRequest } from "../transport/protocol.ts";
+import type { ResolvedConsumerConfig } from "./config.ts";
+
+/** The requests positions need, sent by the consumer (with its retries and timeouts). */
+export type PositionCall = <R extends FetchRequest | OffsetFetchRequest>(request: R) => Promise<Answer<R>>;
+
+/** The partition's log bounds: a fetch of no records is never out of range, and from 0 its `nextOffset` is the log start. */
+function bounds(call: PositionCall, config: ResolvedConsumerConfig, topic: string, partition: number) {
+  return call({ api: "fetch", topic, partition, offset: 0, maxRecords: 0, isolation: config.isolation });
+}
+
+/** The end a reader of this isolation would see: nothing there is skipped, nothing before it read. */
+function end(config: ResolvedConsumerConfig, answer: Answer<FetchRequest>): number {
+  return config.isolation === "read-committed" ? answer.lastStableOffset : answer.logEndOffset;
+}
+
+/** Where this member starts reading a partition it was just assigned. */
+export async function startOffset(
+  call: PositionCall,
+  config: ResolvedConsumerConfig,
+  topic: string,
+  partition: number,
+): Promise<number> {
+  const { offset } = await call({ api: "offsetFetch", groupId: config.groupId, topic, partition });
+  if (offset !== null) return offset;
+  if (config.autoOffsetReset === "earliest") return 0;
+  return end(config, await bounds(call, config, topic, partition));
+}
+
+/**
+ * Where a position deleted by retention (Kafka's OFFSET_OUT_OF_RANGE) moves: to the log
+ * start (`earliest`) or the end (`latest`), never below the log start.
+ */
+export async function resetOffset(
+  call: PositionCall,
+  config: ResolvedConsumerConfig,
+  topic: string,
+  partition: number,
+): Promise<number> {
+  const probe = await bounds(call, config, topic, partition);
+  const to = config.autoOffsetReset === "earliest" ? probe.nextOffset : end(config, probe);
+  return Math.max(to, probe.nextOffset);
+}
