@@ -2,7 +2,8 @@ import { type Actor, createActor } from "xstate";
 import { type Clock, recordTime } from "../runtime/clock.ts";
 import { InvalidTxnStateError, OffsetOutOfRangeError } from "../errors.ts";
 import type { FetchedRecord, Isolation, RecordColumns } from "../transport/protocol.ts";
-import { AbortedIndex, type AbortedTxn, type ControlType, type LogRead, PartitionLog } from "./log.ts";
+import { type AbortedTxn, type ControlType, type LogRead, PartitionLog } from "./log.ts";
+import { PartitionTransactions } from "./partition-transactions.ts";
 import { ProducerStateTable, type SequenceVerdict } from "./producer-state.ts";
 import { replicaMachine } from "./replica-machine.ts";
 
@@ -29,6 +30,7 @@ export interface PartitionStats {
   readonly chunks: number;
   /** Key and value bytes held in the log. */
   readonly bytes: number;
+  /** The first offset still in the log; retention moves it forward. */
   readonly logStartOffset: number;
   /** Producers in the dedup table. */
   readonly producers: number;
@@ -36,7 +38,10 @@ export interface PartitionStats {
   readonly dedupBatches: number;
   /** Aborted transactions in the index. */
   readonly aborted: number;
+  /** Transactions open in this partition (a record written, no marker yet). */
   readonly openTransactions: number;
+  /** Read-committed acks waiting for the high watermark. */
+  readonly heldAcks: number;
 }
 
 /** A snapshot of a partition's replication state. */
@@ -65,12 +70,6 @@ interface HeldAck {
   readonly timer: unknown;
 }
 
-/** A transaction whose marker is written but not yet replicated: still unstable, as in Kafka. */
-interface EndedTxn {
-  readonly firstOffset: number;
-  readonly markerOffset: number;
-}
-
 /**
  * One partition: the leader's log, follower replicas, the in-sync replica set (ISR) and the
  * high watermark (HW), the end of what every in-sync replica holds. A read-committed ack is
@@ -93,12 +92,7 @@ export class Partition {
   readonly #topic: string;
   readonly #index: number;
   readonly #producers: ProducerStateTable;
-  /** Open transactions: producer id → offset of the transaction's first record here. */
-  readonly #openTxns = new Map<number, number>();
-  /** Ended transactions whose marker the HW does not cover yet, in marker order. */
-  #ended: EndedTxn[] = [];
-  /** Aborted transactions, indexed for read-committed reads. */
-  readonly #aborted = new AbortedIndex();
+  readonly #txns = new PartitionTransactions();
   readonly #retentionBytes: number;
   readonly #retentionMs: number;
 
@@ -154,11 +148,7 @@ export class Partition {
    * replicated here, or the HW when there is none. Read-committed readers stop at it.
    */
   get lastStableOffset(): number {
-    let lso = this.#highWatermark;
-    for (const first of this.#openTxns.values()) if (first < lso) lso = first;
-    // Ended transactions are in marker order, not first-offset order.
-    for (const txn of this.#ended) if (txn.firstOffset < lso) lso = txn.firstOffset;
-    return lso;
+    return this.#txns.lastStableOffset(this.#highWatermark);
   }
 
   /**
@@ -185,7 +175,7 @@ export class Partition {
     count: number,
     transactional: boolean,
   ): SequenceVerdict {
-    if (!transactional && this.#openTxns.has(producerId)) {
+    if (!transactional && this.#txns.isOpen(producerId)) {
       const error = new InvalidTxnStateError(
         `producer ${producerId} has a transaction open in ${this.#label}; a non-transactional write to it is refused`,
       );
@@ -208,7 +198,7 @@ export class Partition {
     this.#beforeAppend();
     const base = this.log.append(records, recordTime(this.#options.clock), producerId, transactional);
     this.#producers.record(producerId, epoch, baseSequence, records.values.length, base, this.#options.clock.now());
-    if (transactional && !this.#openTxns.has(producerId)) this.#openTxns.set(producerId, base);
+    if (transactional) this.#txns.onAppend(producerId, base);
     this.#afterAppend();
     return base;
   }
@@ -224,12 +214,7 @@ export class Partition {
     this.#beforeAppend();
     const offset = this.log.appendMarker(producerId, control, recordTime(this.#options.clock));
     this.#producers.onMarker(producerId, epoch, this.#options.clock.now());
-    const firstOffset = this.#openTxns.get(producerId);
-    if (firstOffset !== undefined) {
-      this.#openTxns.delete(producerId);
-      this.#ended.push({ firstOffset, markerOffset: offset });
-      if (control === "abort") this.#aborted.add({ producerId, firstOffset, lastOffset: offset });
-    }
+    this.#txns.onMarker(producerId, control, offset);
     this.#afterAppend();
     return offset;
   }
@@ -303,7 +288,7 @@ export class Partition {
     if (isolation !== "read-committed") return this.log.read(offset, this.log.endOffset, maxRecords, null);
     const upTo = this.lastStableOffset;
     // Each transactional batch is then looked up in O(log n) of the aborted transactions.
-    return this.log.read(offset, upTo, maxRecords, this.#aborted.anyFrom(offset) ? this.#aborted : null);
+    return this.log.read(offset, upTo, maxRecords, this.#txns.aborted.anyFrom(offset) ? this.#txns.aborted : null);
   }
 
   /**
@@ -317,7 +302,7 @@ export class Partition {
     // The cheap check first: the LSO costs a pass over the open transactions.
     if (!this.log.retentionDue(this.#retentionBytes, this.#retentionMs, now)) return;
     const deleted = this.log.retain(this.lastStableOffset, this.#retentionBytes, this.#retentionMs, now);
-    if (deleted > 0) this.#aborted.truncateBelow(this.log.startOffset);
+    if (deleted > 0) this.#txns.aborted.truncateBelow(this.log.startOffset);
   }
 
   /**
@@ -328,7 +313,7 @@ export class Partition {
   expireProducers(expirationMs: number, keep: (producerId: number) => boolean = () => false): number {
     return this.#producers.expire(
       this.#options.clock.now() - expirationMs,
-      (producerId) => this.#openTxns.has(producerId) || keep(producerId),
+      (producerId) => this.#txns.isOpen(producerId) || keep(producerId),
     );
   }
 
@@ -339,14 +324,15 @@ export class Partition {
       ...log,
       producers: this.#producers.size,
       dedupBatches: this.#producers.batches,
-      aborted: this.#aborted.size,
-      openTransactions: this.#openTxns.size,
+      aborted: this.#txns.aborted.size,
+      openTransactions: this.#txns.openCount,
+      heldAcks: this.#held.length,
     };
   }
 
   /** The aborted transactions still indexed, oldest first. */
   abortedTransactions(): AbortedTxn[] {
-    return this.#aborted.list();
+    return this.#txns.aborted.list();
   }
 
   #onCopied(follower: Follower, id: number, leo: number, asOf: number): void {
@@ -374,9 +360,7 @@ export class Partition {
         ack.resolve(this.enoughReplicas ? "replicated" : "not-enough-replicas");
       }
       if (released > 0) this.#held = this.#held.slice(released);
-      let stable = 0;
-      while (stable < this.#ended.length && this.#ended[stable]!.markerOffset < hw) stable++;
-      if (stable > 0) this.#ended = this.#ended.slice(stable);
+      this.#txns.onHighWatermark(hw);
     }
     this.#watchLaggards();
   }

@@ -138,7 +138,7 @@ export class ProducerStateTable {
   ): void {
     let entry = this.#producers.get(producerId);
     if (entry === undefined) {
-      entry = { epoch, lastSequence: -1, batches: [], lastSeen: now };
+      entry = fresh(epoch, now);
       this.#producers.set(producerId, entry);
     } else if (entry.epoch !== epoch) {
       reset(entry, epoch);
@@ -158,7 +158,7 @@ export class ProducerStateTable {
   onMarker(producerId: number, epoch: number, now = 0): void {
     const entry = this.#producers.get(producerId);
     if (entry === undefined) {
-      this.#producers.set(producerId, { epoch, lastSequence: -1, batches: [], lastSeen: now });
+      this.#producers.set(producerId, fresh(epoch, now));
       return;
     }
     if (epoch > entry.epoch) reset(entry, epoch);
@@ -204,6 +204,11 @@ export class ProducerStateTable {
   epochOf(producerId: number): number | undefined {
     return this.#producers.get(producerId)?.epoch;
   }
+}
+
+/** A producer's entry before its first batch of `epoch`. */
+function fresh(epoch: number, now: number): ProducerEntry {
+  return { epoch, lastSequence: -1, batches: [], lastSeen: now };
 }
 
 function reset(entry: ProducerEntry, epoch: number): void {

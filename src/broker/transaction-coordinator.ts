@@ -16,7 +16,6 @@ import {
   InvalidTxnStateError,
   ProducerFencedError,
   TransactionTimedOutError,
-  UnknownProducerIdError,
 } from "../errors.ts";
 import type { Clock } from "../runtime/clock.ts";
 import type {
@@ -29,6 +28,7 @@ import type {
 } from "../transport/protocol.ts";
 import { integerIn } from "../validate.ts";
 import type { GroupOffsets } from "./group-offsets.ts";
+import { IdempotentProducerIds, type ProducerIdentity } from "./idempotent-ids.ts";
 import type { ControlType } from "./log.ts";
 import type { Partition } from "./partition.ts";
 import { wireArray, wireBoolean, wireInteger, wireString } from "./request-fields.ts";
@@ -95,16 +95,18 @@ interface TxnEntry {
 export class TransactionCoordinator {
   readonly #options: CoordinatorOptions;
   readonly #txns = new Map<string, TxnEntry>();
-  /** Current epochs of producer ids handed out without a transactional id. */
-  readonly #idempotent = new Map<number, number>();
-  /** When each of those last initialised or wrote, for expiry. */
-  readonly #idempotentSeen = new Map<number, number>();
   /** Producer id → its transactional id, to name the mix-up when one is used without it. */
   readonly #owners = new Map<number, string>();
   #nextProducerId = 0;
+  readonly #idempotent: IdempotentProducerIds;
 
   constructor(options: CoordinatorOptions) {
     this.#options = options;
+    this.#idempotent = new IdempotentProducerIds(options.clock, {
+      next: () => this.#nextProducerId++,
+      issued: (producerId) => producerId < this.#nextProducerId,
+      owner: (producerId) => this.#owners.get(producerId),
+    });
   }
 
   /**
@@ -121,13 +123,13 @@ export class TransactionCoordinator {
    *   epoch, the same id with an epoch above both the given one and any handed out before
    *   (an idempotent producer resetting its sequences, possibly one partition at a time).
    */
-  initProducerId(request: InitProducerIdRequest): { producerId: number; epoch: number } {
+  initProducerId(request: InitProducerIdRequest): ProducerIdentity {
     const max = this.#options.transactionTimeoutMaxMs;
     const timeoutMs = request.transactionTimeoutMs === undefined
       ? Math.min(DEFAULT_TRANSACTION_TIMEOUT_MS, max)
       : integerIn("transactionTimeoutMs", request.transactionTimeoutMs, 1, max);
     const given = this.#givenIdentity(request);
-    if (request.transactionalId === undefined) return this.#initIdempotent(given);
+    if (request.transactionalId === undefined) return this.#idempotent.init(given);
 
     const transactionalId = wireString("transactionalId", request.transactionalId);
     const instanceId = request.instanceId === undefined ? null : wireString("instanceId", request.instanceId);
@@ -171,7 +173,7 @@ export class TransactionCoordinator {
 
   /** An idempotent producer wrote: it is active, so its id does not expire. */
   touchIdempotent(producerId: number): void {
-    if (this.#idempotentSeen.has(producerId)) this.#idempotentSeen.set(producerId, this.#options.clock.now());
+    this.#idempotent.touch(producerId);
   }
 
   /**
@@ -179,26 +181,17 @@ export class TransactionCoordinator {
    * (Kafka's `transactional.id.expiration.ms`), and idempotent producer ids unused for
    * `producerIdExpirationMs`. A forgotten transactional id is new to the next
    * initProducerId (a new producer id at epoch 0); its old holder's requests are refused
-   * with `InvalidProducerIdMappingError`. Returns how many entries were forgotten.
+   * with `InvalidProducerIdMappingError`.
    */
-  expire(transactionalIdExpirationMs: number, producerIdExpirationMs: number): number {
+  expire(transactionalIdExpirationMs: number, producerIdExpirationMs: number): void {
     const now = this.#options.clock.now();
-    let expired = 0;
     for (const [transactionalId, entry] of this.#txns) {
       if (entry.state !== "ongoing" && now - entry.lastUpdate >= transactionalIdExpirationMs) {
         this.#txns.delete(transactionalId);
         this.#owners.delete(entry.producerId);
-        expired++;
       }
     }
-    for (const [producerId, seen] of this.#idempotentSeen) {
-      if (now - seen >= producerIdExpirationMs) {
-        this.#idempotentSeen.delete(producerId);
-        this.#idempotent.delete(producerId);
-        expired++;
-      }
-    }
-    return expired;
+    this.#idempotent.expire(producerIdExpirationMs);
   }
 
   /** Whether `producerId` belongs to a transactional id the coordinator still holds. */
@@ -220,7 +213,7 @@ export class TransactionCoordinator {
     const partitions = wireArray("partitions", request.partitions).map((tp) =>
       this.#options.partition(
         wireString("partitions.topic", tp?.topic),
-        wireInteger("partitions.partition", tp?.partition),
+        wireInteger("partitions.partition", tp.partition),
       )
     );
     if (partitions.length === 0) return;
@@ -237,7 +230,7 @@ export class TransactionCoordinator {
     const groupId = wireString("groupId", request.groupId);
     const offsets = wireArray("offsets", request.offsets).map((o) => {
       const topic = wireString("offsets.topic", o?.topic);
-      const partition = wireInteger("offsets.partition", o?.partition);
+      const partition = wireInteger("offsets.partition", o.partition);
       this.#options.partition(topic, partition);
       return { groupId, topic, partition, offset: wireInteger("offsets.offset", o.offset) };
     });
@@ -288,7 +281,8 @@ export class TransactionCoordinator {
     where: TopicPartition,
   ): void {
     const entry = this.#identify({ transactionalId, producerId, epoch });
-    if (entry.state !== "ongoing" || !entry.partitions.has(partition)) {
+    // Only an open transaction has partitions: #complete clears them.
+    if (!entry.partitions.has(partition)) {
       throw new InvalidTxnStateError(
         `${where.topic}[${where.partition}] was not added to a transaction of "${transactionalId}"; call addPartitionsToTxn before writing to it`,
       );
@@ -303,39 +297,8 @@ export class TransactionCoordinator {
     return { producerId, epoch, state, partitions: entry.partitions.size, pendingOffsets: entry.offsets.length };
   }
 
-  #initIdempotent(given: { producerId: number; epoch: number } | undefined): { producerId: number; epoch: number } {
-    const now = this.#options.clock.now();
-    if (given === undefined) {
-      const producerId = this.#nextProducerId++;
-      this.#idempotent.set(producerId, 0);
-      this.#idempotentSeen.set(producerId, now);
-      return { producerId, epoch: 0 };
-    }
-    let known = this.#idempotent.get(given.producerId);
-    if (known === undefined) {
-      const owner = this.#owners.get(given.producerId);
-      if (owner !== undefined) {
-        throw new InvalidProducerIdMappingError(
-          `producer id ${given.producerId} belongs to transactional id "${owner}"; send it with the request`,
-        );
-      }
-      if (given.producerId < 0 || given.producerId >= this.#nextProducerId) {
-        throw new UnknownProducerIdError(`producer id ${given.producerId} was not handed out by this broker`);
-      }
-      // Handed out here and expired while idle: ids are never reused, so it may come back
-      // under a new epoch, with sequences from 0.
-      known = given.epoch;
-    }
-    this.#idempotentSeen.set(given.producerId, now);
-    // Above everything handed out, so a retry whose answer was lost still gets a fresh epoch,
-    // and a partition bumping from an older epoch never lands on one another partition uses.
-    const epoch = Math.max(known, given.epoch) + 1;
-    this.#idempotent.set(given.producerId, epoch);
-    return { producerId: given.producerId, epoch };
-  }
-
   /** The producer id and epoch an initProducerId carries: both or neither. */
-  #givenIdentity(request: InitProducerIdRequest): { producerId: number; epoch: number } | undefined {
+  #givenIdentity(request: InitProducerIdRequest): ProducerIdentity | undefined {
     if (request.producerId === undefined && request.epoch === undefined) return undefined;
     return { producerId: wireInteger("producerId", request.producerId), epoch: wireInteger("epoch", request.epoch) };
   }
@@ -390,17 +353,17 @@ export class TransactionCoordinator {
 
   #begin(entry: TxnEntry): void {
     if (entry.state === "ongoing") return;
+    // Its partitions and offsets are empty: every transaction ends through #complete, which clears them.
     entry.state = "ongoing";
-    entry.partitions = new Set();
-    entry.offsets = [];
     // The timeout counts from the transaction's start, as Kafka's does, not from its last write.
     entry.timer = this.#options.clock.setTimeout(() => this.#expire(entry), entry.timeoutMs);
   }
 
-  /** The transaction outlived its timeout: abort it and bump the epoch, fencing its zombie's later writes. */
+  /**
+   * The transaction outlived its timeout: abort it and bump the epoch, fencing its zombie's
+   * later writes. The timer runs only while the transaction is open: #complete cancels it.
+   */
   #expire(entry: TxnEntry): void {
-    entry.timer = undefined;
-    if (entry.state !== "ongoing") return;
     const old = entry.epoch;
     entry.epoch = old + 1;
     this.#complete(entry, "abort");
