@@ -42,6 +42,7 @@ export type ErrorCode =
   | "PARTITION_NOT_OWNED"
   | "INCONSISTENT_GROUP_PROTOCOL"
   | "OFFSET_OUT_OF_RANGE"
+  | "UNSTABLE_OFFSET_COMMIT"
   | "CONSUMER_CLOSED"
   | "CONSUMER_BUSY"
   | "POISON_RECORD"
@@ -291,6 +292,18 @@ export class ConcurrentTransactionsError extends AcktorError {
   override readonly name: string = "ConcurrentTransactionsError";
   constructor(message: string) {
     super("CONCURRENT_TRANSACTIONS", message, { retriable: true });
+  }
+}
+
+/**
+ * The group's offset for a partition is held by a transaction that has not ended (Kafka's
+ * UNSTABLE_OFFSET_COMMIT, KIP-447): a member asking where to start must wait, or it would
+ * reprocess what the transaction's commit is about to mark as consumed. Retriable.
+ */
+export class UnstableOffsetCommitError extends AcktorError {
+  override readonly name: string = "UnstableOffsetCommitError";
+  constructor(message: string) {
+    super("UNSTABLE_OFFSET_COMMIT", message, { retriable: true });
   }
 }
 
@@ -599,6 +612,8 @@ export function errorFromWire(wire: WireError): AcktorError {
       return new InconsistentGroupProtocolError(wire.message);
     case "OFFSET_OUT_OF_RANGE":
       return new OffsetOutOfRangeError(wire.topic ?? "", wire.partition ?? -1, wire.message);
+    case "UNSTABLE_OFFSET_COMMIT":
+      return new UnstableOffsetCommitError(wire.message);
     case "UNSUPPORTED":
       return new UnsupportedError(wire.feature ?? "", wire.message);
     default:

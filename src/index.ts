@@ -53,6 +53,7 @@ export {
   UnknownPartitionError,
   UnknownProducerIdError,
   UnknownTopicError,
+  UnstableOffsetCommitError,
   UnsupportedError,
 } from "./errors.ts";
 
@@ -153,8 +154,8 @@ export type { Inspector } from "./inspect.ts";
 export type { InspectionEvent } from "xstate";
 
 // Engines, transports, faults and time.
-export { type BrokerOptions, EmbeddedBroker, type TopicConfig } from "./broker/broker.ts";
-export type { PartitionState } from "./broker/partition.ts";
+export { type BrokerOptions, type BrokerStats, EmbeddedBroker, type TopicConfig } from "./broker/broker.ts";
+export type { PartitionState, PartitionStats } from "./broker/partition.ts";
 export type { RequestOptions, Transport } from "./transport/transport.ts";
 export type { Isolation } from "./transport/protocol.ts";
 export {

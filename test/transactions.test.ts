@@ -155,6 +155,28 @@ test("a transaction that outlives its timeout is aborted by the broker, and comm
   assert.equal(read("read-committed").flat(), [2]);
 });
 
+test("a timed-out transaction whose id another instance took meanwhile leaves the producer fenced, not stuck aborting", async () => {
+  const { clock, producer, read } = world();
+  const p = producer("taken", { transactionTimeoutMs: 100 });
+  await p.beginTransaction();
+  await p.send(null, "r1");
+  await p.flush();
+  await sleep(clock, 500);
+  // The coordinator aborted p's transaction; a new instance now takes the transactional id.
+  const q = producer("taken");
+  await q.transaction(async (tx) => {
+    await tx.send(null, "r2");
+  });
+  const refused = await rejection(p.commit());
+  assert.ok(
+    refused instanceof ProducerFencedError || refused instanceof TransactionTimedOutError,
+    `commit() says why: ${String(refused)}`,
+  );
+  assert.is(p.transactionActor!.getSnapshot().value, "fenced");
+  assert.instance(await rejection(p.beginTransaction()), ProducerFencedError, "and so does the next begin");
+  assert.equal(read("read-committed").flat(), [2]);
+});
+
 test("misuse gets a typed error naming the state, and never a stuck producer", async () => {
   const { producer, read, broker } = world();
   const p = producer();

@@ -1,5 +1,5 @@
 /**
- * `npm run verify -- --runs N [--records N] [--seed S] [--path P] [--semantic KIND] [--producer-only] [--long-tx-pauses]`:
+ * `npm run verify -- --runs N [--records N] [--seed S] [--path P] [--semantic KIND] [--producer-only]`:
  * generated fault schedules (see `helpers/run-generator.ts`), N per semantic, each judged by
  * the shared history checker. Prints a summary: runs, records, faults injected per kind, and
  * the violations; a failing property is shrunk to a minimal schedule and printed with the
@@ -23,7 +23,6 @@ const path = arg("path");
 const only = arg("semantic") as SemanticKind | undefined;
 const producerOnly = process.argv.includes("--producer-only");
 // Exactly-once: transactional members pause past their session too (see GeneratorOptions).
-const longTransactionalPauses = process.argv.includes("--long-tx-pauses");
 const verbose = process.argv.includes("--verbose");
 const semantics = only ? [only] : SEMANTICS;
 
@@ -38,7 +37,7 @@ for (const semantic of semantics) {
   let simulated = 0;
   const counts: FaultCounts = emptyCounts();
   const result = await fc.check(
-    fc.asyncProperty(scheduleArbitrary({ records, semantic, longTransactionalPauses }), async (schedule) => {
+    fc.asyncProperty(scheduleArbitrary({ records, semantic }), async (schedule) => {
       const t = performance.now();
       const run = await runSchedule(schedule, { producerOnly });
       if (verbose) {
@@ -67,9 +66,7 @@ for (const semantic of semantics) {
     failed = true;
     console.log(`  VIOLATION: ACKTOR_VERIFY_SEED=${result.seed} path ${result.counterexamplePath}`);
     console.log(
-      `  replay: npm run verify -- --semantic ${semantic} --records ${records} --seed ${result.seed} --path ${result.counterexamplePath}${
-        longTransactionalPauses ? " --long-tx-pauses" : ""
-      }`,
+      `  replay: npm run verify -- --semantic ${semantic} --records ${records} --seed ${result.seed} --path ${result.counterexamplePath}`,
     );
     console.log(`  minimal schedule: ${JSON.stringify(result.counterexample?.[0])}`);
     console.log(

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AcktorError } from "../errors.ts";
+import { AcktorError, UnstableOffsetCommitError } from "../errors.ts";
 import type {
   Ack,
   FetchRequest,
@@ -118,6 +118,14 @@ export class RequestDispatch {
   #offsetFetch(request: OffsetFetchRequest): OffsetFetchResponse {
     const groupId = wireString("groupId", request.groupId);
     this.#targets.topics.partition(request.topic, request.partition);
+    const holder = request.requireStable === true
+      ? this.#targets.coordinator.holdingOffset(groupId, request.topic, request.partition)
+      : undefined;
+    if (holder !== undefined) {
+      throw new UnstableOffsetCommitError(
+        `group "${groupId}"'s offset for ${request.topic}[${request.partition}] is held by the open transaction of "${holder}": ask again once it ends`,
+      );
+    }
     return { ok: true, offset: this.#targets.groupOffsets.fetch(groupId, request.topic, request.partition) };
   }
 

@@ -289,6 +289,19 @@ export class TransactionCoordinator {
     }
   }
 
+  /**
+   * The transactional id whose open transaction holds `groupId`'s offset for the partition,
+   * if one does: its commit is about to move that offset (KIP-447's unstable offset).
+   */
+  holdingOffset(groupId: string, topic: string, partition: number): string | undefined {
+    for (const [transactionalId, entry] of this.#txns) {
+      if (entry.offsets.some((o) => o.groupId === groupId && o.topic === topic && o.partition === partition)) {
+        return transactionalId;
+      }
+    }
+    return undefined;
+  }
+
   /** What the coordinator knows of a transactional id, if anything. */
   transaction(transactionalId: string): TransactionSnapshot | undefined {
     const entry = this.#txns.get(transactionalId);

@@ -5,9 +5,14 @@
  *
  * @module
  */
+import { UnstableOffsetCommitError } from "../errors.ts";
+import { sleep } from "../runtime/clock.ts";
 import type { Answer } from "../transport/call.ts";
 import type { FetchRequest, OffsetFetchRequest } from "../transport/protocol.ts";
 import type { ResolvedConsumerConfig } from "./config.ts";
+
+/** How often a member asks again while a transaction holds the offset it would start from. */
+const UNSTABLE_RETRY_MS = 50;
 
 /** The requests positions need, sent by the consumer (with its retries and timeouts). */
 export type PositionCall = <R extends FetchRequest | OffsetFetchRequest>(request: R) => Promise<Answer<R>>;
@@ -29,7 +34,7 @@ export async function startOffset(
   topic: string,
   partition: number,
 ): Promise<number> {
-  const { offset } = await call({ api: "offsetFetch", groupId: config.groupId, topic, partition });
+  const offset = await committedOffset(call, config, topic, partition);
   if (offset !== null) return offset;
   if (config.autoOffsetReset === "earliest") return 0;
   return end(config, await bounds(call, config, topic, partition));
@@ -48,4 +53,31 @@ export async function resetOffset(
   const probe = await bounds(call, config, topic, partition);
   const to = config.autoOffsetReset === "earliest" ? probe.nextOffset : end(config, probe);
   return Math.max(to, probe.nextOffset);
+}
+
+/**
+ * The group's committed offset for the partition. A read-committed member asks for a stable
+ * one (KIP-447) and waits while an open transaction holds it: a member of an older generation
+ * (paused past its session, say) may have committed its offsets into a transaction that is
+ * still to end, and starting from the older offset would process that batch a second time,
+ * its output then committed twice. The wait ends when that transaction commits or aborts,
+ * at the latest when the coordinator times it out.
+ */
+async function committedOffset(
+  call: PositionCall,
+  config: ResolvedConsumerConfig,
+  topic: string,
+  partition: number,
+): Promise<number | null> {
+  const requireStable = config.isolation === "read-committed";
+  for (;;) {
+    try {
+      return (await call({ api: "offsetFetch", groupId: config.groupId, topic, partition, requireStable })).offset;
+    } catch (error) {
+      const unstable = error instanceof UnstableOffsetCommitError ||
+        (error instanceof Error && error.cause instanceof UnstableOffsetCommitError);
+      if (!unstable) throw error;
+      await sleep(config.clock, UNSTABLE_RETRY_MS);
+    }
+  }
 }

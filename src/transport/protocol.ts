@@ -201,6 +201,12 @@ export interface EndTxnRequest extends TransactionalIdentity {
 export interface OffsetFetchRequest extends TopicPartition {
   readonly api: "offsetFetch";
   readonly groupId: string;
+  /**
+   * Refuse with `UnstableOffsetCommitError` (retriable) while an open transaction holds the
+   * group's offset for the partition (Kafka's `require_stable`, KIP-447): a read-committed
+   * member must not start from an offset that a pending commit is about to move.
+   */
+  readonly requireStable?: boolean;
 }
 
 /** `offset` is null when the group has committed nothing for the partition. */

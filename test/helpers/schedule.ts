@@ -153,15 +153,6 @@ export interface GeneratorOptions {
   readonly semantic?: SemanticKind;
   /** Include the consumer side (default true). */
   readonly consumers?: boolean;
-  /**
-   * Exactly-once: pause transactional members as long as the other semantics' (up to four
-   * sessions). Off by default, where they pause for under half a session: a member paused
-   * past its session after its offsets joined a transaction commits that transaction when it
-   * wakes, after the partition's next owner read the same batch from the older committed
-   * offset, and the output holds it twice. The broker lacks Kafka's guard (KIP-447: an offset
-   * fetch waits while a transaction holds offsets of that partition); on until it has it.
-   */
-  readonly longTransactionalPauses?: boolean;
 }
 
 /**
@@ -219,7 +210,7 @@ function scheduleFor(semantic: SemanticKind, options: GeneratorOptions): fc.Arbi
       { freq: 4 },
     )
     : fc.constant(null);
-  const longest = eos && !options.longTransactionalPauses ? SESSION_TIMEOUT_MS / 2 : 4 * SESSION_TIMEOUT_MS;
+  const longest = 4 * SESSION_TIMEOUT_MS;
   const consumer = options.consumers === false ? fc.constant(null) : groupArbitrary(records, longest);
   return fc.record({
     seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
