@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import {
   type ConsumerOutcome,
   createConsumer,
-  EmbeddedBroker,
+  type EmbeddedBroker,
   IllegalGenerationError,
   PoisonRecordError,
   RequestTimedOutError,
