@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UnstableOffsetCommitError } from "../errors.ts";
+import { DeliveryFailedError, isRetriable, UnstableOffsetCommitError } from "../errors.ts";
 import { sleep } from "../runtime/clock.ts";
 import type { Answer } from "../transport/call.ts";
 import type { FetchRequest, OffsetFetchRequest } from "../transport/protocol.ts";
@@ -13,6 +13,11 @@ import type { ResolvedConsumerConfig } from "./config.ts";
 
 /** How often a member asks again while a transaction holds the offset it would start from. */
 const UNSTABLE_RETRY_MS = 50;
+/**
+ * How long a member keeps asking while its asks fail retriably: past Kafka's default
+ * `transaction.timeout.ms`, so the holding transaction has ended by then, one way or the other.
+ */
+const MAX_UNSTABLE_WAIT_MS = 60_000;
 
 /** The requests positions need, sent by the consumer (with its retries and timeouts). */
 export type PositionCall = <R extends FetchRequest | OffsetFetchRequest>(request: R) => Promise<Answer<R>>;
@@ -70,13 +75,17 @@ async function committedOffset(
   partition: number,
 ): Promise<number | null> {
   const requireStable = config.isolation === "read-committed";
+  const started = config.clock.now();
   for (;;) {
     try {
       return (await call({ api: "offsetFetch", groupId: config.groupId, topic, partition, requireStable })).offset;
     } catch (error) {
-      const unstable = error instanceof UnstableOffsetCommitError ||
-        (error instanceof Error && error.cause instanceof UnstableOffsetCommitError);
-      if (!unstable) throw error;
+      // The call's own retries may end on an unstable answer, or on a lost one after many
+      // unstable answers: either way the holding transaction may still be open.
+      const waiting = error instanceof UnstableOffsetCommitError ||
+        (requireStable && error instanceof DeliveryFailedError && isRetriable(error.cause) &&
+          config.clock.now() - started < MAX_UNSTABLE_WAIT_MS);
+      if (!waiting) throw error;
       await sleep(config.clock, UNSTABLE_RETRY_MS);
     }
   }
