@@ -8,6 +8,8 @@ export default defineConfig({
     // WebSocket only, so it reaches neither @nats-io/transport-node nor any node:* module.
     "nats.browser": "src/adapters/nats/browser.ts",
     internal: "src/internal.ts",
+    // `npx acktor serve`: package.json's "bin".
+    bin: "src/cli/acktor.ts",
   },
   format: ["esm", "cjs"],
   // Shared chunks in both formats: without them each CommonJS entry carries its own copy of

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure the engines the test suite talks to are up: the nats-server binary and a Chromium
+# Makes sure the engines the test suite talks to are up: the nats-server and kcat binaries and a Chromium
 # for the browser runtime (installing Debian's packages as root or under CI, or saying how),
 # and NATS with JetStream on 127.0.0.1:4222: the one running, else a started one with a
 # throwaway store. ACKTOR_CHROMIUM names a Chromium or Chrome binary to use instead of Debian's.
@@ -23,6 +23,8 @@ install() {
 # The binary is needed even when a server already answers: the failover suites start and
 # kill servers and clusters of their own.
 command -v nats-server >/dev/null 2>&1 || install nats-server nats-server
+# kcat (librdkafka) drives the Kafka listener's client tests and the Kafka benchmark.
+command -v kcat >/dev/null 2>&1 || install kcat kcat
 
 # The browser runtime (test/helpers/chromium.ts) looks for these, in this order.
 if [ -n "${ACKTOR_CHROMIUM:-}" ]; then

@@ -24,6 +24,8 @@ import type { Partition, PartitionState } from "./partition.ts";
 import { ProduceHandler } from "./produce.ts";
 import { TopicRegistry } from "./topic-registry.ts";
 import { TransactionCoordinator, type TransactionSnapshot } from "./transaction-coordinator.ts";
+import type { BrokerSeam } from "../kafka/broker-seam.ts";
+import type { KafkaListenOptions, KafkaServer } from "../kafka/server/options.ts";
 
 export type { BrokerOptions, BrokerStats, TopicConfig };
 
@@ -191,6 +193,36 @@ export class EmbeddedBroker implements RequestHandler {
     // A non-object config goes through as it is, for the consumer to name the problem.
     const withClock = isObject(config as unknown) ? { clock: this.clock, ...config } : config;
     return new GroupConsumer(this.transport(), topic, withClock, { ownsTransport: true });
+  }
+
+  /**
+   * Serves this broker over Kafka's wire protocol, so unmodified Kafka clients (kafkajs,
+   * librdkafka, Java) produce to it and consume from it: `const server = await
+   * broker.listen({ port: 9092 })`, then bootstrap servers `server.url`. Needs `node:net`
+   * (Node, Deno, Bun); elsewhere it rejects with `UnsupportedError`. Close the server with
+   * `close()` or `await using`.
+   */
+  async listen(options: KafkaListenOptions = {}): Promise<KafkaServer> {
+    // Loaded on demand: a browser bundle of the broker carries no server code it cannot run.
+    const { listenKafka } = await import("../kafka/server/listen.ts");
+    return listenKafka(this.#seam(), options);
+  }
+
+  #seam(): BrokerSeam {
+    return {
+      clock: this.clock,
+      maxRecordBytes: this.#maxRecordBytes,
+      handle: (request) => this.handle(request),
+      topicNames: () => this.#topics.names(),
+      partitionCount: (topic) => this.#topics.countOf(topic),
+      partition: (topic, partition) => this.#topics.partition(topic, partition),
+      createTopic: (name, config) => this.createTopic(name, config),
+      commitOffset: (groupId, topic, partition, offset) => {
+        this.#topics.partition(topic, partition);
+        this.#groupOffsets.commit(groupId, topic, partition, offset);
+      },
+      committedOffsets: (groupId) => this.#groupOffsets.list(groupId),
+    };
   }
 
   /** Answers one request. Never rejects: broker errors are `ok: false` answers. */

@@ -36,6 +36,15 @@ export class GroupOffsets {
     return this.#groups.get(groupId)?.get(topic)?.get(partition) ?? null;
   }
 
+  /** Every offset the group has committed. */
+  list(groupId: string): { topic: string; partition: number; offset: number }[] {
+    const found: { topic: string; partition: number; offset: number }[] = [];
+    for (const [topic, partitions] of this.#groups.get(groupId) ?? []) {
+      for (const [partition, offset] of partitions) found.push({ topic, partition, offset });
+    }
+    return found;
+  }
+
   /**
    * Throws `IllegalGenerationError` if the group exists and `generation` is not its current
    * one (KIP-447: a zombie consumer whose partitions moved to another member must not

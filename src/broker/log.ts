@@ -20,7 +20,7 @@ export interface AbortedTxn {
  * cost about 2.4× its bytes in RSS, so retention by bytes did not bound memory; packed, a
  * record costs its bytes plus 8 bytes of bounds, and reads hand out views into the buffer.
  */
-interface Chunk {
+export interface LogBatch {
   readonly base: number;
   /** One past the chunk's last offset. A control marker takes one offset and holds no record. */
   readonly end: number;
@@ -78,7 +78,7 @@ const EMPTY_BOUNDS = new Uint32Array(1);
  */
 export class PartitionLog {
   /** Live chunks are `#chunks[#head ..]`: retention moves `#head` and compacts now and then. */
-  #chunks: Chunk[] = [];
+  #chunks: LogBatch[] = [];
   #head = 0;
   #end = 0;
   #start = 0;
@@ -132,7 +132,7 @@ export class PartitionLog {
       if (!overSize && !expired) break;
       this.#bytes -= chunk.bytes;
       this.#start = chunk.end;
-      this.#chunks[this.#head++] = undefined as unknown as Chunk;
+      this.#chunks[this.#head++] = undefined as unknown as LogBatch;
       deleted++;
     }
     // Compact once the dead prefix is half the array: amortised O(1) per deleted chunk.
@@ -241,6 +241,27 @@ export class PartitionLog {
       }
     }
     return { records, nextOffset: Math.max(o, offset) };
+  }
+
+  /**
+   * The stored batches and control markers holding offsets from `offset` below `upTo`, whole,
+   * until their bytes pass `maxBytes` (at least one is returned): Kafka's fetch serves whole
+   * batches, and its clients skip the records before the offset they asked for. The batches
+   * are the log's own and must not be changed.
+   */
+  batches(offset: number, upTo: number, maxBytes: number): LogBatch[] {
+    const found: LogBatch[] = [];
+    const end = Math.min(upTo, this.#end);
+    let bytes = 0;
+    for (let c = this.#chunkIndex(Math.max(this.#start, offset)); c < this.#chunks.length; c++) {
+      const chunk = this.#chunks[c]!;
+      // A batch only partly below `upTo` waits: a reader never sees records past the HW or LSO.
+      if (chunk.end > end || (found.length > 0 && bytes >= maxBytes)) break;
+      if (chunk.end <= offset) continue;
+      found.push(chunk);
+      bytes += chunk.bytes + 70;
+    }
+    return found;
   }
 
   #chunkIndex(offset: number): number {

@@ -28,6 +28,11 @@ export class TopicRegistry {
     return [...this.#topics.keys()];
   }
 
+  /** How many partitions `topic` has, or undefined when there is no such topic. */
+  countOf(topic: string): number | undefined {
+    return this.#topics.get(topic)?.length;
+  }
+
   /** The partitions of `topic`; throws {@link UnknownTopicError}. */
   partitionsOf(topic: string): Partition[] {
     const partitions = this.#topics.get(topic);

@@ -424,7 +424,7 @@ function milliseconds(value: unknown, field: string): number {
  * xoroshiro128+ seeded from all 64 bits of a safe integer (pure-rand's own seeding keeps only
  * the low 32, so 1 and 2**32 + 1 would replay the same faults), then warmed up.
  */
-function seededRng(seed: number): RandomGenerator {
+export function seededRng(seed: number): RandomGenerator {
   const lo = seed | 0;
   const hi = Math.floor(seed / TWO_POW_32) | 0;
   // The same layout as xoroshiro128plus(lo), with the high word mixed into the two words that
