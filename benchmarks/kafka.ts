@@ -7,7 +7,7 @@
  * records/s and the acktor/mock ratio; it asserts nothing about speed, only that every
  * record arrived.
  *
- *   npm run bench:kafka
+ *   npm run bench:kafka                                 (node --expose-gc --import tsx benchmarks/kafka.ts)
  *   ACKTOR_BENCH_RECORDS=100000 npm run bench:kafka     (fewer records)
  *   ACKTOR_BENCH_ROUNDS=5 npm run bench:kafka           (kcat rounds per target, default 3)
  *
@@ -85,6 +85,9 @@ try {
       }),
     );
     await target?.server.close();
+    target = null;
+    // The previous round's broker holds a million records: collect it now, not during this round.
+    (globalThis as { gc?: () => void }).gc?.();
     const t = target = await listening();
     acktorRounds.push(
       await measure(`round ${round}: kcat -P → acktor's Kafka listener`, async () => {

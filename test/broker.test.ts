@@ -15,6 +15,7 @@ import {
   TransportClosedError,
   UnknownPartitionError,
   UnknownTopicError,
+  UnsupportedError,
   type WireError,
 } from "../src/errors.ts";
 import { sleep } from "../src/runtime/clock.ts";
@@ -754,6 +755,26 @@ test("in-process transport: a request with no answer in time rejects with Reques
   assert.is((outcome as RequestTimedOutError).timeoutMs, 30);
   assert.is(at, 30);
   await t.close();
+});
+
+test("listen(): serves Kafka where node:net loads; in a browser it rejects with UnsupportedError", {
+  deadlineMs: 10_000,
+}, async () => {
+  const broker = new EmbeddedBroker();
+  const inBrowser = typeof (globalThis as { document?: unknown }).document !== "undefined";
+  const outcome = await broker.listen({ port: 0, log: () => {} }).then(
+    async (server) => {
+      await server.close();
+      return server.address.port;
+    },
+    (error: unknown) => error,
+  );
+  if (inBrowser) {
+    assert.instance(outcome, UnsupportedError);
+    assert.match((outcome as Error).message, /node:net/);
+  } else {
+    assert.type(outcome, "number", String(outcome));
+  }
 });
 
 test.run();

@@ -7,6 +7,7 @@
  */
 import { test } from "./helpers/harness.ts";
 import * as assert from "uvu/assert";
+import type { RecordHeaders } from "../src/transport/protocol.ts";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { crc32c } from "../src/kafka/records/crc32c.ts";
 import { controlRecordType, decodeBatches } from "../src/kafka/records/record-batch.ts";
@@ -68,6 +69,38 @@ test("CRC-32C over words equals the bytewise definition at every alignment, leng
   }
 });
 
+test("packed decoding holds the same records as views: null and empty keys, short and long values, headers", () => {
+  const long = new Uint8Array(1000).map((_, i) => i & 255);
+  const input = {
+    baseOffset: 0,
+    records: {
+      keys: [null, enc(""), enc("k2"), null, enc("k".repeat(300))],
+      values: [enc("a"), enc(""), long, enc("d"), enc("e")],
+      headers: [null, { h: enc("1") }, null, null, { x: enc("") }] as (RecordHeaders | null)[],
+      timestamps: [T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4],
+    },
+  };
+  const bytes = encodeBatch(input);
+  const views = decodeBatches(bytes)[0]!;
+  const packed = decodeBatches(bytes, { packed: true })[0]!;
+  assert.equal([packed.columns.keys.length, packed.columns.values.length], [0, 0], "packed leaves the arrays empty");
+  const p = packed.columns.packed!;
+  assert.is(p.count, 5);
+  for (let i = 0; i < 5; i++) {
+    const key = p.nullKeys?.[i] === 1 ? null : [...p.data.subarray(p.bounds[2 * i]!, p.bounds[2 * i + 1]!)];
+    const value = [...p.data.subarray(p.bounds[2 * i + 1]!, p.bounds[2 * i + 2]!)];
+    const expectedKey = views.columns.keys[i];
+    assert.equal(key, expectedKey === null ? null : [...expectedKey!], `key ${i}`);
+    assert.equal(value, [...views.columns.values[i]!], `value ${i}`);
+  }
+  assert.is(p.bounds[10], p.data.length, "the data holds exactly the key and value bytes");
+  assert.not.equal(p.data.buffer, bytes.buffer, "a copy: the request frame is not pinned");
+  assert.equal(packed.columns.headers, views.columns.headers);
+  assert.equal(packed.columns.timestamps, views.columns.timestamps);
+  // The encoder reads the packed form back to the very same bytes.
+  assert.equal([...encodeBatch({ baseOffset: 0, records: packed.columns })], [...bytes]);
+});
+
 test("a batch written byte by byte from the format decodes field by field", () => {
   const [batch, ...rest] = decodeBatches(handBuilt());
   assert.is(rest.length, 0);
@@ -104,6 +137,14 @@ test("keys and values are views into the request's bytes, not copies", () => {
   assert.is(value.buffer, bytes.buffer);
   bytes[value.byteOffset] = 0x77;
   assert.is(dec(b.columns.values[0]!), "w1");
+  // Header values are copies: the log keeps them as they are, and must not pin the frame.
+  const withHeader = encodeBatch({
+    baseOffset: 0,
+    records: { keys: [null], values: [enc("v")], headers: [{ h: enc("x") }] },
+  });
+  const header = decodeBatches(withHeader)[0]!.columns.headers![0]!.h!;
+  assert.is.not(header.buffer, withHeader.buffer);
+  assert.is(dec(header), "x");
 });
 
 test("a null value and a null header value decode as empty bytes; a repeated header name keeps the last", () => {

@@ -152,6 +152,13 @@ test("an unknown topic is UNKNOWN_TOPIC_OR_PARTITION on Metadata and Produce; au
     assert.is(answer.errorCode, K.UNKNOWN_TOPIC_OR_PARTITION);
     const made = await autoClient.request(m.metadata, 9, { topics: [{ name: "fresh" }], allowAutoTopicCreation: true });
     assert.is(rows(rows(made.topics)[0]!.partitions).length, 3);
+    // A name Kafka would refuse is INVALID_TOPIC_EXCEPTION, which clients do not retry, auto-creation or not.
+    for (const c of [client, autoClient]) {
+      const bad = await c.request(m.metadata, 9, { topics: [{ name: "bad!name" }], allowAutoTopicCreation: true });
+      assert.is(rows(bad.topics)[0]!.errorCode, K.INVALID_TOPIC_EXCEPTION);
+      const write = await c.request(m.produce, 9, produceBody("bad!name", 0, batchOf(["a"])));
+      assert.is(rows(rows(write.responses)[0]!.partitionResponses)[0]!.errorCode, K.INVALID_TOPIC_EXCEPTION);
+    }
   } finally {
     client.close();
     autoClient.close();
@@ -225,7 +232,7 @@ test(
       });
       assert.is((await answer(gaps)).errorCode, K.INVALID_RECORD, "offset deltas with a gap");
       const flipped = batchOf(["a"]).slice();
-      flipped[flipped.length - 1] ^= 1;
+      flipped[flipped.length - 1] = flipped.at(-1)! ^ 1;
       const crc = await answer(flipped);
       assert.is(crc.errorCode, K.CORRUPT_MESSAGE, "a CRC mismatch");
       assert.match(String(crc.errorMessage), /CRC-32C/, JSON.stringify(crc));
@@ -338,7 +345,10 @@ test("listen: bad options are ConfigErrors naming the field; a taken port too; c
   try {
     const taken = await broker.listen({ port: first.address.port, log: () => {} }).catch((e: unknown) => e);
     assert.instance(taken, ConfigError);
-    assert.match((taken as Error).message, String(first.address.port));
+    assert.match((taken as Error).message, `${first.address.port} is already in use`);
+    const host = await broker.listen({ port: 0, host: "256.1.1.1", log: () => {} }).catch((e: unknown) => e);
+    assert.instance(host, ConfigError);
+    assert.is((host as ConfigError).field, "listen.host");
     const client = await WireClient.connect(first.address.port);
     assert.is(first.connections, 1);
     await first.close();

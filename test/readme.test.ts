@@ -116,6 +116,7 @@ const EXPECTED: Expectation[] = [
   },
   { contains: `const nats = await connectNats(` },
   { contains: `servers: "ws://localhost:8080"` },
+  { contains: `await using server = await broker.listen({ port: 0 })` },
 ];
 
 const blocks = readmeBlocks();

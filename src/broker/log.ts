@@ -1,5 +1,5 @@
 import { EMPTY_HEADERS } from "../transport/headers.ts";
-import type { FetchedRecord, RecordColumns, RecordHeaders } from "../transport/protocol.ts";
+import type { FetchedRecord, PackedRecords, RecordColumns, RecordHeaders } from "../transport/protocol.ts";
 
 /** The decision a control marker records for one producer's transaction. */
 export type ControlType = "commit" | "abort";
@@ -71,6 +71,29 @@ export interface LogRead {
 
 const EMPTY_BYTES = new Uint8Array(0);
 const EMPTY_BOUNDS = new Uint32Array(1);
+
+/** Copies records given as arrays into one buffer, the layout the log keeps. */
+function pack(keys: readonly (Uint8Array | null)[], values: readonly Uint8Array[]): PackedRecords {
+  const count = values.length;
+  const bounds = new Uint32Array(2 * count + 1);
+  let bytes = 0;
+  let nullKeys: Uint8Array | null = null;
+  for (let i = 0; i < count; i++) {
+    const key = keys[i] ?? null;
+    if (key === null) (nullKeys ??= new Uint8Array(count))[i] = 1;
+    else bytes += key.length;
+    bounds[2 * i + 1] = bytes;
+    bytes += values[i]!.length;
+    bounds[2 * i + 2] = bytes;
+  }
+  const data = new Uint8Array(bytes);
+  for (let i = 0; i < count; i++) {
+    const key = keys[i];
+    if (key) data.set(key, bounds[2 * i]!);
+    data.set(values[i]!, bounds[2 * i + 1]!);
+  }
+  return { count, data, bounds, nullKeys };
+}
 
 /**
  * A partition's append-only log. It stores whole batches, so an append is O(1) whatever the
@@ -148,35 +171,20 @@ export class PartitionLog {
    * plain batch; `appendedAt` stamps records that came without a timestamp.
    */
   append(records: RecordColumns, appendedAt: number, producerId = -1, transactional = false): number {
+    const packed = records.packed ?? pack(records.keys, records.values);
     const base = this.#end;
-    const { keys, values } = records;
-    const count = values.length;
-    this.#end += count;
-    const bounds = new Uint32Array(2 * count + 1);
-    let bytes = 0;
-    let nullKeys: Uint8Array | null = null;
-    for (let i = 0; i < count; i++) {
-      const key = keys[i] ?? null;
-      if (key === null) (nullKeys ??= new Uint8Array(count))[i] = 1;
-      else bytes += key.length;
-      bounds[2 * i + 1] = bytes;
-      bytes += values[i]!.length;
-      bounds[2 * i + 2] = bytes;
-    }
-    const data = new Uint8Array(bytes);
-    for (let i = 0; i < count; i++) {
-      const key = keys[i];
-      if (key) data.set(key, bounds[2 * i]!);
-      data.set(values[i]!, bounds[2 * i + 1]!);
-    }
+    this.#end += packed.count;
+    const bytes = packed.bounds[2 * packed.count]!;
     this.#bytes += bytes;
     this.#chunks.push({
       base,
       end: this.#end,
-      count,
-      data,
-      bounds,
-      nullKeys,
+      count: packed.count,
+      // A packed batch may come in a buffer sized before its records were read, a little
+      // larger than its bytes: a view of them, rather than a copy of every byte.
+      data: packed.data.length === bytes ? packed.data : packed.data.subarray(0, bytes),
+      bounds: packed.bounds,
+      nullKeys: packed.nullKeys,
       headers: records.headers ?? null,
       timestamps: records.timestamps ?? null,
       appendedAt,

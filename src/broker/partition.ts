@@ -197,7 +197,7 @@ export class Partition {
   ): number {
     this.#beforeAppend();
     const base = this.log.append(records, recordTime(this.#options.clock), producerId, transactional);
-    this.#producers.record(producerId, epoch, baseSequence, records.values.length, base, this.#options.clock.now());
+    this.#producers.record(producerId, epoch, baseSequence, this.log.endOffset - base, base, this.#options.clock.now());
     if (transactional) this.#txns.onAppend(producerId, base);
     this.#afterAppend();
     return base;

@@ -13,7 +13,7 @@ import {
   RequestTimedOutError,
 } from "../errors.ts";
 import { headersSize } from "../transport/headers.ts";
-import type { ProduceRequest, ProduceResponse } from "../transport/protocol.ts";
+import type { ProduceRequest, ProduceResponse, RecordColumns } from "../transport/protocol.ts";
 import type { Partition } from "./partition.ts";
 import { wireColumn, wireInteger, wireString } from "./request-fields.ts";
 import type { TransactionCoordinator } from "./transaction-coordinator.ts";
@@ -40,15 +40,16 @@ export class ProduceHandler {
   produce(request: ProduceRequest): Promise<ProduceResponse> | ProduceResponse {
     const { maxRecordBytes, maxBatchBytes } = this.#options;
     const partition = this.#options.partition(request.topic, request.partition);
-    const { keys, values } = request;
-    const headers = wireColumn("headers", request.headers, values.length);
-    wireColumn("timestamps", request.timestamps, values.length);
+    const count = recordCount(request);
+    const headers = wireColumn("headers", request.headers, count);
+    wireColumn("timestamps", request.timestamps, count);
+    const size = recordSizes(request);
     let batchBytes = 0;
-    for (let i = 0; i < values.length; i++) {
+    for (let i = 0; i < count; i++) {
       const h = headers?.[i];
-      const size = values[i]!.length + (keys[i]?.length ?? 0) + (h ? headersSize(h) : 0);
-      if (size > maxRecordBytes) throw new RecordTooLargeError(size, maxRecordBytes);
-      batchBytes += size;
+      const bytes = size(i) + (h ? headersSize(h) : 0);
+      if (bytes > maxRecordBytes) throw new RecordTooLargeError(bytes, maxRecordBytes);
+      batchBytes += bytes;
     }
     if (batchBytes > maxBatchBytes) throw new BatchTooLargeError(batchBytes, maxBatchBytes);
     const committed = request.isolation === "read-committed";
@@ -63,7 +64,7 @@ export class ProduceHandler {
     if (sequenced) return this.#produceSequenced(request, partition, committed);
     const baseOffset = partition.append(request);
     if (!committed) return { ok: true, baseOffset };
-    return ackWhenReplicated(request, partition, baseOffset, baseOffset + values.length, false);
+    return ackWhenReplicated(request, partition, baseOffset, baseOffset + count, false);
   }
 
   /**
@@ -82,7 +83,7 @@ export class ProduceHandler {
     const producerId = wireInteger("producerId", request.producerId);
     const epoch = wireInteger("epoch", request.epoch);
     const baseSequence = wireInteger("baseSequence", request.baseSequence);
-    const count = request.values.length;
+    const count = recordCount(request);
     // An empty batch has no sequence to check, and would make the next one look out of order.
     if (count === 0) {
       throw new AcktorError("REQUEST_INVALID", "an idempotent or transactional batch must hold at least one record");
@@ -103,6 +104,22 @@ export class ProduceHandler {
     if (!committed) return { ok: true, baseOffset };
     return ackWhenReplicated(request, partition, baseOffset, baseOffset + count, false);
   }
+}
+
+/** How many records a produce request holds, in whichever layout it carries them. */
+export function recordCount(records: RecordColumns): number {
+  if (records.packed === undefined) return records.values.length;
+  if (records.values.length !== 0 || records.keys.length !== 0) {
+    throw new AcktorError("REQUEST_INVALID", "a produce request with packed records must have empty keys and values");
+  }
+  return records.packed.count;
+}
+
+/** Record `i`'s key and value bytes. */
+function recordSizes(records: RecordColumns): (i: number) => number {
+  const { packed, keys, values } = records;
+  if (packed !== undefined) return (i) => packed.bounds[2 * i + 2]! - packed.bounds[2 * i]!;
+  return (i) => values[i]!.length + (keys[i]?.length ?? 0);
 }
 
 /** Holds a read-committed ack until the HW reaches `end`, the end of the batch (or of its original). */

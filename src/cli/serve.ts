@@ -38,6 +38,7 @@ export interface TopicSpec {
 
 /** Parses `--topics`: `orders:4:3,audit` → orders (4 partitions, 3 replicas), audit (1, 1). */
 export function parseTopics(text: string): TopicSpec[] {
+  const seen = new Set<string>();
   return text.split(",").filter((part) => part.trim() !== "").map((part) => {
     const [name = "", partitions = "1", replicas = "1", ...rest] = part.trim().split(":");
     const count = (what: string, value: string) => {
@@ -49,6 +50,8 @@ export function parseTopics(text: string): TopicSpec[] {
     if (name === "" || rest.length > 0) {
       throw new ConfigError("topics", `"${part}" is not NAME[:PARTITIONS[:REPLICAS]]`);
     }
+    if (seen.has(name)) throw new ConfigError("topics", `topic "${name}" is named twice`);
+    seen.add(name);
     return {
       name,
       partitions: count("the partition count", partitions),
@@ -65,7 +68,14 @@ export async function serve(argv: readonly string[]): Promise<void> {
   try {
     specs = parseTopics(options.topics ?? "");
     for (const topic of specs) {
-      broker.createTopic(topic.name, { partitions: topic.partitions, replicationFactor: topic.replicationFactor });
+      try {
+        broker.createTopic(topic.name, { partitions: topic.partitions, replicationFactor: topic.replicationFactor });
+      } catch (error) {
+        throw new ConfigError(
+          "topics",
+          `${topic.name}:${topic.partitions}:${topic.replicationFactor}: ${(error as Error).message}`,
+        );
+      }
     }
   } catch (error) {
     exitWithUsageError((error as Error).message);

@@ -29,6 +29,26 @@ export interface RecordColumns {
   readonly headers?: readonly (RecordHeaders | null)[] | null | undefined;
   /** Record `i`'s timestamp, in ms since the epoch (the producer's CreateTime). */
   readonly timestamps?: readonly number[] | undefined;
+  /**
+   * The records already laid out as the embedded broker's log stores them, which the log then
+   * keeps without copying; `keys` and `values` are empty when it is set. Only the Kafka wire
+   * server fills it (it decodes a record batch straight into this layout); other engines
+   * never receive it.
+   */
+  readonly packed?: PackedRecords | undefined;
+}
+
+/**
+ * Records in one buffer: every record's key bytes then value bytes, back to back. Record
+ * `i`'s key is `data[bounds[2i] .. bounds[2i+1])` (null when `nullKeys[i]` is 1), its value
+ * `data[bounds[2i+1] .. bounds[2i+2])`.
+ */
+export interface PackedRecords {
+  readonly count: number;
+  readonly data: Uint8Array;
+  readonly bounds: Uint32Array;
+  /** Which records have a null key (not an empty one); null when none has. */
+  readonly nullKeys: Uint8Array | null;
 }
 
 /**

@@ -4,26 +4,20 @@
  * outlive their deadline, and reading a partition back from the broker's own log (the
  * reconciled truth every test checks the clients against).
  *
- * The clients (kafkajs, @platformatic/kafka, kcat) are Node programs or native ones, so these
- * tests run on Node only: {@link notNode} says why elsewhere. The client libraries are loaded
- * on first use, so that merely loading a test file on Deno or Bun does not load them.
+ * The tests run wherever `node:net` and `node:child_process` work: Node, Deno and Bun (the
+ * browser runner skips them, as it skips every file that imports a Node built-in). The
+ * client libraries are loaded on first use, by dynamic import.
  */
 import { spawn } from "node:child_process";
 import process from "node:process";
 import type { Kafka, KafkaConfig } from "kafkajs";
 import { EmbeddedBroker, type Isolation } from "../../src/index.ts";
-import { runtimeName } from "./session.ts";
 
-/** Why this runtime cannot run the Kafka client tests, or null on Node. */
-export const notNode: string | null = runtimeName().startsWith("node ")
-  ? null
-  : `the Kafka client tests run on Node only (this is ${runtimeName()})`;
 /** ACKTOR_SKIP_ENGINES=1 skips what needs kcat. */
 export const SKIP_ENGINES = process.env.ACKTOR_SKIP_ENGINES === "1";
 /** The kcat binary (ACKTOR_KCAT overrides it). */
 export const KCAT = process.env.ACKTOR_KCAT ?? "kcat";
 
-export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (
   b: Uint8Array | null | undefined,
 ): string | null => (b == null ? null : new TextDecoder().decode(b));
@@ -101,6 +95,19 @@ export function onceEach(
     missing: expected.filter((v) => !counts.has(v)),
     duplicated: [...counts].filter(([, n]) => n > 1).map(([v]) => v),
   };
+}
+
+/**
+ * Where each partition's values (named by a letter and their send number, as `v17`) break
+ * send order: `partition p at index i` for the first value not after its predecessor; empty
+ * when every partition is in send order.
+ */
+export function sendOrderBreaks(partitions: readonly (readonly string[])[]): string[] {
+  return partitions.flatMap((values, p) => {
+    const numbers = values.map((v) => Number(v.slice(1)));
+    const at = numbers.findIndex((n, k) => k > 0 && !(n > numbers[k - 1]!));
+    return at === -1 ? [] : [`partition ${p} at index ${at}: ${values[at - 1]} then ${values[at]}`];
+  });
 }
 
 /**

@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { gzipSync } from "node:zlib";
 import { crc32c } from "../../src/kafka/records/crc32c.ts";
 import { decodeBatches, type DecodedBatch, type DecodeOptions } from "../../src/kafka/records/record-batch.ts";
-import type { BatchInput, PackedRecords } from "../../src/kafka/records/batch-encoder.ts";
+import type { BatchInput, PackedBatchRecords as PackedRecords } from "../../src/kafka/records/batch-encoder.ts";
 import { CorruptRecordError } from "../../src/kafka/records/records-error.ts";
 import type { RecordColumns } from "../../src/transport/protocol.ts";
 

@@ -4,7 +4,9 @@
  *
  * @module
  */
+import { validateTopicName } from "../../broker/topic-name.ts";
 import type { BrokerSeam } from "../broker-seam.ts";
+import { KafkaErrorCode as K } from "../error-codes.ts";
 import type { ClassicGroups } from "../groups/classic-groups.ts";
 import type { AutoCreateTopics } from "../server/options.ts";
 
@@ -22,6 +24,8 @@ export interface RequestContext {
   readonly autoCreateTopics: AutoCreateTopics | null;
   /** Inflates a gzip record-batch body. */
   readonly gunzip: (bytes: Uint8Array) => Uint8Array;
+  /** Aborts when the server closes: long-polls end at once rather than holding timers. */
+  readonly closing: AbortSignal;
 }
 
 /**
@@ -32,17 +36,20 @@ export interface RequestContext {
 export type ApiHandler = (request: never, context: RequestContext) => object | Promise<object> | null;
 
 /**
- * Makes `topic` exist if the server auto-creates topics; answers whether it exists now. Kafka
- * creates a topic on first mention only when both the broker and (Metadata v4+) the request allow it.
+ * Whether `topic` can be written and read, as a Kafka error code: NONE once it exists (made
+ * now if the server auto-creates topics and, for Metadata v4+, the request allows it);
+ * INVALID_TOPIC_EXCEPTION for a name Kafka would refuse, which clients do not retry;
+ * UNKNOWN_TOPIC_OR_PARTITION otherwise, which they retry until the topic appears.
  */
-export function ensureTopic(context: RequestContext, topic: string, requestAllows = true): boolean {
-  if (context.broker.partitionCount(topic) !== undefined) return true;
-  const auto = context.autoCreateTopics;
-  if (auto === null || !requestAllows) return false;
+export function topicStatus(context: RequestContext, topic: string, requestAllows = true): number {
+  if (context.broker.partitionCount(topic) !== undefined) return K.NONE;
   try {
-    context.broker.createTopic(topic, { partitions: auto.partitions, replicationFactor: auto.replicationFactor });
+    validateTopicName(topic);
   } catch {
-    // An invalid name stays unknown: the caller answers UNKNOWN_TOPIC_OR_PARTITION / INVALID_TOPIC.
+    return K.INVALID_TOPIC_EXCEPTION;
   }
-  return context.broker.partitionCount(topic) !== undefined;
+  const auto = context.autoCreateTopics;
+  if (auto === null || !requestAllows) return K.UNKNOWN_TOPIC_OR_PARTITION;
+  context.broker.createTopic(topic, { partitions: auto.partitions, replicationFactor: auto.replicationFactor });
+  return K.NONE;
 }

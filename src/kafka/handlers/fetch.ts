@@ -9,9 +9,9 @@
  */
 import type { LogBatch } from "../../broker/log.ts";
 import type { Partition } from "../../broker/partition.ts";
-import { sleep } from "../../runtime/clock.ts";
+import { sleepUnlessAborted } from "../../runtime/clock.ts";
 import { KafkaErrorCode as K, kafkaErrorFor } from "../error-codes.ts";
-import { type BatchPlan, planBatch, planControlBatch, writeBatch } from "../records/batch-encoder.ts";
+import { type BatchPlan, planBatch, planControlBatch, writePlans } from "../records/batch-encoder.ts";
 import type { RequestContext } from "./context.ts";
 
 interface FetchBody {
@@ -38,10 +38,10 @@ export async function fetch(request: FetchBody, context: RequestContext): Promis
   const deadline = clock.now() + Math.max(0, request.maxWaitMs);
   for (;;) {
     const { responses, bytes, failed } = readAll(request, context);
-    if (bytes >= Math.max(1, request.minBytes) || failed || clock.now() >= deadline) {
+    const done = bytes >= Math.max(1, request.minBytes) || failed || clock.now() >= deadline;
+    if (done || !await sleepUnlessAborted(clock, Math.min(POLL_MS, deadline - clock.now()), context.closing)) {
       return { throttleTimeMs: 0, errorCode: K.NONE, sessionId: 0, responses };
     }
-    await sleep(clock, Math.min(POLL_MS, deadline - clock.now()));
   }
 }
 
@@ -117,14 +117,7 @@ function empty(index: number, errorCode: number) {
 
 /** The batches as Kafka record batches, sized first and written into one buffer. */
 function encode(batches: readonly LogBatch[]): Uint8Array {
-  if (batches.length === 0) return new Uint8Array(0);
-  const plans: BatchPlan[] = batches.map(plan);
-  let size = 0;
-  for (const p of plans) size += p.size;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of plans) at = writeBatch(p, out, at);
-  return out;
+  return writePlans(batches.map(plan));
 }
 
 function plan(batch: LogBatch): BatchPlan {

@@ -7,7 +7,7 @@
  * @module
  */
 import { KafkaErrorCode as K } from "../error-codes.ts";
-import { ensureTopic, type RequestContext } from "./context.ts";
+import { type RequestContext, topicStatus } from "./context.ts";
 
 interface MetadataBody {
   readonly topics: readonly { readonly name: string | null }[] | null;
@@ -23,8 +23,9 @@ export function metadata(request: MetadataBody, context: RequestContext): object
     ? broker.topicNames()
     : request.topics.flatMap((t) => t.name === null ? [] : [t.name]);
   const topics = names.map((name) => {
-    if (!ensureTopic(context, name, request.allowAutoTopicCreation)) {
-      return { errorCode: K.UNKNOWN_TOPIC_OR_PARTITION, name, topicId: ZERO_UUID, isInternal: false, partitions: [] };
+    const status = topicStatus(context, name, request.allowAutoTopicCreation);
+    if (status !== K.NONE) {
+      return { errorCode: status, name, topicId: ZERO_UUID, isInternal: false, partitions: [] };
     }
     const count = broker.partitionCount(name) ?? 0;
     return {

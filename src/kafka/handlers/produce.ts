@@ -9,7 +9,7 @@
 import type { Isolation, ProduceRequest, ProduceResponse } from "../../transport/protocol.ts";
 import { kafkaErrorAt, KafkaErrorCode as K } from "../error-codes.ts";
 import { decodeBatches } from "../records/record-batch.ts";
-import { ensureTopic, type RequestContext } from "./context.ts";
+import { type RequestContext, topicStatus } from "./context.ts";
 
 interface ProduceBody {
   readonly transactionalId: string | null;
@@ -57,10 +57,17 @@ function writePartition(
 ): Promise<PartitionAnswer> {
   const fail = (errorCode: number, errorMessage: string) =>
     Promise.resolve({ index, errorCode, baseOffset: -1, logStartOffset: -1, errorMessage });
-  if (!ensureTopic(context, topic)) return fail(K.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic "${topic}"`);
+  const status = topicStatus(context, topic);
+  if (status !== K.NONE) {
+    return fail(
+      status,
+      status === K.INVALID_TOPIC_EXCEPTION ? `invalid topic name "${topic}"` : `unknown topic "${topic}"`,
+    );
+  }
   let batches;
   try {
-    batches = decodeBatches(records ?? new Uint8Array(0), { gunzip: context.gunzip });
+    // Packed: the log keeps the decoded buffer as it is, with no view per key and value.
+    batches = decodeBatches(records ?? new Uint8Array(0), { gunzip: context.gunzip, packed: true });
   } catch (error) {
     return fail(kafkaErrorAt(error, PRODUCE_KEY, context.version), (error as Error).message);
   }
@@ -90,6 +97,7 @@ function writePartition(
       timeoutMs: request.timeoutMs,
       keys: batch.columns.keys,
       values: batch.columns.values,
+      packed: batch.columns.packed,
       headers: batch.columns.headers,
       timestamps: batch.columns.timestamps,
       ...(idempotent

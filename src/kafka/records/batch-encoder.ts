@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { RecordColumns, RecordHeaders } from "../../transport/protocol.ts";
+import type { PackedRecords, RecordColumns, RecordHeaders } from "../../transport/protocol.ts";
 import { compress, NO_COMPRESSION, type ZipFunction } from "./compression.ts";
 import { crc32c } from "./crc32c.ts";
 import { BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, CONTROL_FLAG, CRC_START, TRANSACTIONAL_FLAG } from "./record-batch.ts";
@@ -16,16 +16,11 @@ const TWO_32 = 4294967296;
 const utf8 = new TextEncoder();
 
 /**
- * Records packed as the broker's log keeps them: record `i`'s key is
- * `data[bounds[2i] .. bounds[2i+1])` (null where `nullKeys[i]` is 1), its value
- * `data[bounds[2i+1] .. bounds[2i+2])`. Encoding from this shape copies straight out of
- * `data`, without a view per key and value.
+ * Records packed as the broker's log keeps them ({@link PackedRecords}), with their headers
+ * and timestamps. Encoding from this shape copies straight out of `data`, without a view per
+ * key and value.
  */
-export interface PackedRecords {
-  readonly count: number;
-  readonly data: Uint8Array;
-  readonly bounds: Uint32Array;
-  readonly nullKeys: Uint8Array | null;
+export interface PackedBatchRecords extends PackedRecords {
   readonly headers?: readonly (RecordHeaders | null)[] | null | undefined;
   readonly timestamps?: readonly number[] | null | undefined;
 }
@@ -34,7 +29,7 @@ export interface PackedRecords {
 export interface BatchInput {
   /** The offset of the batch's first record (offset delta 0). */
   readonly baseOffset: number;
-  readonly records: RecordColumns | PackedRecords;
+  readonly records: RecordColumns | PackedBatchRecords;
   /** Record `i` has offset `baseOffset + offsetDeltas[i]` (offsets may have gaps); default `i`. */
   readonly offsetDeltas?: ArrayLike<number> | null;
   /** The timestamp of every record when `records.timestamps` is absent (e.g. the broker's append time). */
@@ -181,7 +176,11 @@ export function encodeBatch(input: BatchInput): Uint8Array {
 
 /** Encodes batches back to back into one buffer (a Fetch response's records field). */
 export function encodeBatches(inputs: readonly BatchInput[]): Uint8Array {
-  const plans = inputs.map(planBatch);
+  return writePlans(inputs.map(planBatch));
+}
+
+/** Writes planned batches (data and control alike) back to back into one buffer of their exact size. */
+export function writePlans(plans: readonly BatchPlan[]): Uint8Array {
   let size = 0;
   for (const p of plans) size += p.size;
   const out = new Uint8Array(size);
@@ -263,8 +262,15 @@ interface RecordSource {
   writeValue(i: number, buf: Uint8Array, pos: number): number;
 }
 
-function source(records: RecordColumns | PackedRecords): RecordSource {
-  return "bounds" in records ? new PackedSource(records) : new ColumnSource(records);
+function source(records: RecordColumns | PackedBatchRecords): RecordSource {
+  if ("bounds" in records) return new PackedSource(records);
+  // Columns that carry their records packed (as the Kafka server decodes them) have empty arrays.
+  if (records.packed !== undefined) return new PackedSource({ ...records.packed, ...pick(records) });
+  return new ColumnSource(records);
+}
+
+function pick(records: RecordColumns): Pick<PackedBatchRecords, "headers" | "timestamps"> {
+  return { headers: records.headers, timestamps: records.timestamps };
 }
 
 class ColumnSource implements RecordSource {
@@ -301,7 +307,7 @@ class PackedSource implements RecordSource {
   readonly #data: Uint8Array;
   readonly #bounds: Uint32Array;
   readonly #nullKeys: Uint8Array | null;
-  constructor(records: PackedRecords) {
+  constructor(records: PackedBatchRecords) {
     this.count = records.count;
     this.headers = records.headers;
     this.timestamps = records.timestamps;

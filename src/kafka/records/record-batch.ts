@@ -71,6 +71,11 @@ export interface DecodeOptions {
   readonly maxDecompressedBytes?: number;
   /** Inflates a gzip records section; default `node:zlib`'s `gunzipSync` where the runtime has it. */
   readonly gunzip?: ZipFunction;
+  /**
+   * Decode keys and values into one packed buffer (`columns.packed`, with empty `keys` and
+   * `values`), the layout the broker's log keeps without copying, rather than a view each.
+   */
+  readonly packed?: boolean;
 }
 
 const DEFAULT_MAX_DECOMPRESSED = 64 * 1024 * 1024;
@@ -82,7 +87,11 @@ const DEFAULT_MAX_DECOMPRESSED = 64 * 1024 * 1024;
  * {@link UnsupportedCompressionError} for snappy, lz4 or zstd.
  */
 export function decodeBatches(bytes: Uint8Array, options: DecodeOptions = {}): DecodedBatch[] {
-  const limits = { max: options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED, gunzip: options.gunzip };
+  const limits = {
+    max: options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED,
+    gunzip: options.gunzip,
+    packed: options.packed === true,
+  };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const batches: DecodedBatch[] = [];
   for (let at = 0; at < bytes.length;) {
@@ -97,7 +106,7 @@ function decodeBatchAt(
   bytes: Uint8Array,
   view: DataView,
   at: number,
-  limits: { readonly max: number; readonly gunzip: ZipFunction | undefined },
+  limits: { readonly max: number; readonly gunzip: ZipFunction | undefined; readonly packed: boolean },
 ): { decoded: DecodedBatch; end: number } {
   const corrupt = (problem: string) => new CorruptRecordError(at, problem);
   const available = bytes.length - at;
@@ -137,7 +146,15 @@ function decodeBatchAt(
   if (count > (recordsEnd - cursor.pos) / MIN_RECORD_SIZE) {
     throw corrupt(`record count ${count} cannot fit in ${recordsEnd - cursor.pos} bytes of records`);
   }
-  const records = readRecords(cursor, recordsEnd, count, logAppendTime ? maxTimestamp : baseTimestamp, logAppendTime);
+  const sink = limits.packed ? new PackedSink(count, recordsEnd - cursor.pos) : new ViewSink();
+  const records = readRecords(
+    cursor,
+    recordsEnd,
+    count,
+    logAppendTime ? maxTimestamp : baseTimestamp,
+    logAppendTime,
+    sink,
+  );
   return {
     decoded: {
       baseOffset: int64(view, at),
@@ -165,9 +182,14 @@ function decodeBatchAt(
  * `fixedTimestamp` every record gets `timeBase` (LogAppendTime); otherwise `timeBase` plus
  * its delta.
  */
-function readRecords(c: Cursor, end: number, count: number, timeBase: number, fixedTimestamp: boolean) {
-  const keys: (Uint8Array | null)[] = [];
-  const values: Uint8Array[] = [];
+function readRecords(
+  c: Cursor,
+  end: number,
+  count: number,
+  timeBase: number,
+  fixedTimestamp: boolean,
+  sink: RecordSink,
+) {
   const timestamps: number[] = [];
   let headers: (RecordHeaders | null)[] | null = null;
   let offsetDeltas: Int32Array | null = null;
@@ -186,13 +208,13 @@ function readRecords(c: Cursor, end: number, count: number, timeBase: number, fi
     if (offsetDelta !== i && offsetDeltas === null) offsetDeltas = Int32Array.from({ length: count }, (_, j) => j);
     if (offsetDeltas !== null) offsetDeltas[i] = offsetDelta;
     const keyLength = c.varint();
-    let key: Uint8Array | null = null;
-    if (keyLength >= 0) key = take(c, keyLength, recordEnd, i, "key");
-    else if (keyLength !== -1) throw recordError(c, i, `has key length ${keyLength}`);
+    if (keyLength < -1) throw recordError(c, i, `has key length ${keyLength}`);
+    if (c.pos + keyLength > recordEnd) throw recordError(c, i, `has a key of ${keyLength} bytes, past its end`);
+    sink.key(i, c, keyLength);
     const valueLength = c.varint();
-    let value = EMPTY;
-    if (valueLength >= 0) value = take(c, valueLength, recordEnd, i, "value");
-    else if (valueLength !== -1) throw recordError(c, i, `has value length ${valueLength}`);
+    if (valueLength < -1) throw recordError(c, i, `has value length ${valueLength}`);
+    if (c.pos + valueLength > recordEnd) throw recordError(c, i, `has a value of ${valueLength} bytes, past its end`);
+    sink.value(i, c, valueLength);
     const headerCount = c.varint();
     if (headerCount !== 0) {
       if (headerCount < 0) throw recordError(c, i, `has header count ${headerCount}`);
@@ -202,12 +224,90 @@ function readRecords(c: Cursor, end: number, count: number, timeBase: number, fi
     if (c.pos !== recordEnd) {
       throw recordError(c, i, `has length ${length}, but its fields take ${c.pos - bodyStart}`);
     }
-    keys.push(key);
-    values.push(value);
     timestamps.push(fixedTimestamp ? timeBase : timeBase + timestampDelta);
   }
   if (c.pos !== end) throw new CorruptRecordError(c.batchAt, `${end - c.pos} bytes follow its ${count} records`);
-  return { columns: { keys, values, headers, timestamps }, offsetDeltas };
+  return { columns: { ...sink.columns(), headers, timestamps }, offsetDeltas };
+}
+
+/**
+ * Where {@link readRecords} puts each record's key and value (length -1: null; the cursor is
+ * at its first byte, and the caller checked that it fits in the record).
+ */
+interface RecordSink {
+  key(i: number, c: Cursor, length: number): void;
+  value(i: number, c: Cursor, length: number): void;
+  columns(): Pick<RecordColumns, "keys" | "values" | "packed">;
+}
+
+/** Keys and values as views into the request's bytes. */
+class ViewSink implements RecordSink {
+  readonly #keys: (Uint8Array | null)[] = [];
+  readonly #values: Uint8Array[] = [];
+  key(_i: number, c: Cursor, length: number): void {
+    this.#keys.push(length < 0 ? null : view(c, length));
+  }
+  value(_i: number, c: Cursor, length: number): void {
+    this.#values.push(length < 0 ? EMPTY : view(c, length));
+  }
+  columns() {
+    return { keys: this.#keys, values: this.#values };
+  }
+}
+
+/**
+ * Keys and values copied into one buffer as the broker's log keeps them, which the log then
+ * adopts: one copy of the bytes instead of a view object per key and value and a second copy
+ * in the log. Sized from the records section, which holds every key and value byte and more.
+ */
+class PackedSink implements RecordSink {
+  readonly #count: number;
+  readonly #data: Uint8Array;
+  readonly #bounds: Uint32Array;
+  #nullKeys: Uint8Array | null = null;
+  #at = 0;
+  constructor(count: number, capacity: number) {
+    this.#count = count;
+    this.#data = new Uint8Array(Math.max(0, capacity));
+    this.#bounds = new Uint32Array(2 * count + 1);
+  }
+  key(i: number, c: Cursor, length: number): void {
+    if (length < 0) (this.#nullKeys ??= new Uint8Array(this.#count))[i] = 1;
+    else this.#copy(c, length);
+    this.#bounds[2 * i + 1] = this.#at;
+  }
+  value(i: number, c: Cursor, length: number): void {
+    if (length > 0) this.#copy(c, length);
+    this.#bounds[2 * i + 2] = this.#at;
+  }
+  #copy(c: Cursor, length: number): void {
+    const from = c.buf;
+    const to = this.#data;
+    const start = c.pos;
+    // Short runs by hand: cheaper than making a view to hand to set().
+    if (length <= 128) {
+      for (let j = 0; j < length; j++) to[this.#at + j] = from[start + j]!;
+    } else {
+      to.set(from.subarray(start, start + length), this.#at);
+    }
+    this.#at += length;
+    c.pos = start + length;
+  }
+  columns() {
+    const packed = {
+      count: this.#count,
+      data: this.#data.subarray(0, this.#at),
+      bounds: this.#bounds,
+      nullKeys: this.#nullKeys,
+    };
+    return { keys: [], values: [], packed };
+  }
+}
+
+function view(c: Cursor, n: number): Uint8Array {
+  const at = c.pos;
+  c.pos = at + n;
+  return new Uint8Array(c.buf.buffer, c.buf.byteOffset + at, n);
 }
 
 function readHeaders(c: Cursor, recordEnd: number, n: number, record: number): RecordHeaders {
@@ -222,7 +322,9 @@ function readHeaders(c: Cursor, recordEnd: number, n: number, record: number): R
     const name = utf8Name(c, c.pos, c.pos += nameLength, record);
     const valueLength = c.varint();
     let value = EMPTY;
-    if (valueLength >= 0) value = take(c, valueLength, recordEnd, record, "header value");
+    // A copy, not a view: the broker's log keeps header objects as they are, and a view
+    // would pin the whole request frame in memory for as long as the record is retained.
+    if (valueLength >= 0) value = take(c, valueLength, recordEnd, record, "header value").slice();
     else if (valueLength !== -1) throw recordError(c, record, `has header value length ${valueLength}`);
     // defineProperty, so that a header named "__proto__" is a header, not a prototype.
     if (name === "__proto__") Object.defineProperty(out, name, { value, enumerable: true, writable: true });

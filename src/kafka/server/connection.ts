@@ -70,6 +70,11 @@ export class Connection {
     this.#destroy();
   }
 
+  /** Closes the connection without a log line: the server is shutting down, nothing went wrong. */
+  end(): void {
+    this.#destroy();
+  }
+
   #destroy(): void {
     this.#closed = true;
     this.#frame = null;

@@ -22,17 +22,12 @@ export async function listenKafka(broker: BrokerSeam, options: KafkaListenOption
   const [net, zlib] = await Promise.all([loadNet(), loadZlib()]);
   const server: Server = net.createServer();
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: Error & { code?: string }) =>
-      reject(
-        new ConfigError(
-          "listen.port",
-          `cannot listen on ${settings.host}:${settings.port}: ${error.code ?? ""} ${error.message}`.trim(),
-        ),
-      ));
+    server.once("error", (error: Error & { code?: string }) => reject(bindError(error, settings.host, settings.port)));
     server.listen(settings.port, settings.host, () => resolve());
   });
   const bound = server.address() as AddressInfo;
   const address = { host: settings.host, port: bound.port };
+  const closing = new AbortController();
   const groups = new ClassicGroups({ clock: broker.clock, initialRebalanceDelayMs: settings.initialRebalanceDelayMs });
   const router = new Router(
     {
@@ -41,6 +36,7 @@ export async function listenKafka(broker: BrokerSeam, options: KafkaListenOption
       node: { nodeId: 0, host: address.host, port: address.port },
       autoCreateTopics: settings.autoCreateTopics,
       gunzip: (bytes) => zlib.gunzipSync(bytes),
+      closing: closing.signal,
     },
     settings.log,
     () => chaos,
@@ -57,11 +53,12 @@ export async function listenKafka(broker: BrokerSeam, options: KafkaListenOption
   });
   server.on("error", (error) => settings.log(`acktor kafka server: ${error.message}`));
   const tally = { dropResponse: 0, disconnect: 0 };
-  let closing: Promise<void> | null = null;
+  let closed: Promise<void> | null = null;
   const close = (): Promise<void> =>
-    closing ??= new Promise<void>((resolve) => {
+    closed ??= new Promise<void>((resolve) => {
+      closing.abort();
       groups.close();
-      for (const connection of connections) connection.close("the server is closing");
+      for (const connection of connections) connection.end();
       server.close(() => resolve());
     });
   return {
@@ -87,4 +84,22 @@ export async function listenKafka(broker: BrokerSeam, options: KafkaListenOption
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Why the server could not bind, as a `ConfigError` naming the option to change. */
+function bindError(error: Error & { code?: string }, host: string, port: number): ConfigError {
+  const where = `${host}:${port}`;
+  switch (error.code) {
+    case "EADDRINUSE":
+      return new ConfigError("listen.port", `${where} is already in use (EADDRINUSE)`);
+    case "EACCES":
+      return new ConfigError("listen.port", `${where} needs privileges this process lacks (EACCES)`);
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EADDRNOTAVAIL":
+    case "EINVAL":
+      return new ConfigError("listen.host", `cannot listen on ${where}: ${error.code}, not an address of this machine`);
+    default:
+      return new ConfigError("listen", `cannot listen on ${where}: ${error.message}`);
+  }
 }
