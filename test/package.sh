@@ -59,6 +59,61 @@ const { EmbeddedBroker, atLeastOnce, ProducerClosedError } = require("acktor");
 JS
 node embedded.mjs
 node embedded.cjs
+
+# The Kafka wire server from the package, ESM and CommonJS (its code is a chunk loaded on
+# demand), and the `acktor` command (package.json's "bin"): each answers an ApiVersions
+# request over TCP; `acktor serve` stops on SIGINT.
+cat >kafka-check.cjs <<'JS'
+const { connect } = require("node:net");
+// ApiVersions v0: size 10, API key 18, version 0, correlation id 7, null client id.
+exports.apiVersions = (port) => new Promise((resolve, reject) => {
+  const socket = connect(port, "127.0.0.1", () => socket.write(Buffer.from([0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 7, 255, 255])));
+  socket.once("data", (answer) => {
+    socket.destroy();
+    if (answer.readInt32BE(4) !== 7 || answer.readInt16BE(8) !== 0) reject(new Error(`bad ApiVersions answer ${answer.toString("hex")}`));
+    else resolve();
+  });
+  socket.once("error", reject);
+  setTimeout(() => reject(new Error("no ApiVersions answer within 10 s")), 10_000).unref();
+});
+JS
+cat >kafka.mjs <<'JS'
+import { EmbeddedBroker } from "acktor";
+import { createRequire } from "node:module";
+const { apiVersions } = createRequire(import.meta.url)("./kafka-check.cjs");
+const broker = new EmbeddedBroker();
+const server = await broker.listen({ port: 0 });
+try {
+  await apiVersions(server.address.port);
+} finally {
+  await server[Symbol.asyncDispose]();
+}
+console.log("ESM: broker.listen() answers Kafka's ApiVersions");
+JS
+cat >kafka.cjs <<'JS'
+const { EmbeddedBroker } = require("acktor");
+const { apiVersions } = require("./kafka-check.cjs");
+(async () => {
+  const server = await new EmbeddedBroker().listen({ port: 0 });
+  await apiVersions(server.address.port);
+  await server.close();
+  console.log("CJS: broker.listen() answers Kafka's ApiVersions");
+})().catch((e) => { console.error(e); process.exit(1); });
+JS
+node kafka.mjs
+node kafka.cjs
+npx acktor --help | grep -q "npx acktor serve" || fail "npx acktor --help prints no usage"
+# The installed bin itself, not through npx: npm exec does not pass a signal on to it.
+./node_modules/.bin/acktor serve --port 0 --topics orders:2 >serve.log 2>&1 &
+serve_pid=$!
+for _ in $(seq 1 100); do grep -q "127.0.0.1:" serve.log && break; sleep 0.1; done
+port="$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' serve.log | head -1)"
+[ -n "$port" ] || { kill -9 "$serve_pid" 2>/dev/null; cat serve.log >&2; fail "acktor serve printed no address"; }
+node -e 'require("./kafka-check.cjs").apiVersions(Number(process.argv[1])).then(() => console.log("acktor serve: answers ApiVersions on port " + process.argv[1]), (e) => { console.error(e); process.exit(1); })' "$port" \
+  || { kill -9 "$serve_pid" 2>/dev/null; fail "acktor serve does not answer"; }
+kill -INT "$serve_pid"
+wait "$serve_pid" || fail "acktor serve exited with $? on SIGINT"
+grep -q "stopped" serve.log || fail "acktor serve did not say it stopped"
 node -e 'import("acktor/nats").then(() => process.exit(1), () => console.log("acktor/nats without its peers fails to load, as documented"))' \
   || fail "acktor/nats loaded although the @nats-io peers are not installed"
 
