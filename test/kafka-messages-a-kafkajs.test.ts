@@ -9,6 +9,7 @@
  * cannot import them (Deno without a node_modules resolution), these tests are skipped.
  */
 import { test } from "./helpers/harness.ts";
+import { plain } from "./helpers/plain.ts";
 import * as assert from "uvu/assert";
 import type { MessageSpec } from "../src/kafka/codec/schema.ts";
 import { decodeMessage, encodeMessage } from "../src/kafka/codec/message-codec.ts";
@@ -50,16 +51,6 @@ try {
 
 const request = (api: string, v: number): Promise<RequestFactory> => kafkajs(`requests/${api}/v${v}/request`);
 const response = (api: string, v: number): Promise<ResponseModule> => kafkajs(`requests/${api}/v${v}/response`);
-
-/** Binary values as plain arrays, so values compare structurally whatever their byte class. */
-const plain = (v: unknown): unknown =>
-  v instanceof Uint8Array
-    ? [...v]
-    : Array.isArray(v)
-    ? v.map(plain)
-    : v !== null && typeof v === "object"
-    ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
-    : v;
 
 /**
  * kafkajs writes the request; acktor's table must read it to `expected` (every field of the

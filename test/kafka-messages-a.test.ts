@@ -7,6 +7,7 @@
  * (`kafka-messages-a-kafkajs.test.ts` checks the same tables against kafkajs's encoders.)
  */
 import { test } from "./helpers/harness.ts";
+import { plain } from "./helpers/plain.ts";
 import * as assert from "uvu/assert";
 import type { Field, MessageSpec, Versions } from "../src/kafka/codec/schema.ts";
 import { decodeMessage, encodeMessage } from "../src/kafka/codec/message-codec.ts";
@@ -123,16 +124,6 @@ function encode(spec: MessageSpec, side: "request" | "response", version: number
   encodeMessage(spec[side], version, version >= spec.flexibleFrom, value as Record<string, unknown>, writer);
   return writer.finish();
 }
-
-/** Binary values as plain arrays, so that values compare structurally whatever their byte class. */
-const plain = (v: unknown): unknown =>
-  v instanceof Uint8Array
-    ? [...v]
-    : Array.isArray(v)
-    ? v.map(plain)
-    : v !== null && typeof v === "object"
-    ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
-    : v;
 
 /** `actual` cut down to the keys `shape` names, at every depth (decoding also fills absent fields). */
 const project = (actual: unknown, shape: unknown): unknown =>
