@@ -250,6 +250,35 @@ test(
   },
 );
 
+test("a response's maxBytes: the first non-empty partition gets a batch however small it is, the rest wait", {
+  deadlineMs: 10_000,
+}, async () => {
+  const { server } = await serving();
+  const client = await WireClient.connect(server.address.port);
+  try {
+    for (const partition of [0, 1]) {
+      await client.request(m.produce, 7, produceBody("t", partition, batchOf(["a", "b"])));
+    }
+    const fetched = await client.request(m.fetch, 11, {
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 10,
+      isolationLevel: 0,
+      topics: [{
+        topic: "t",
+        partitions: [0, 1].map((partition) => ({ partition, fetchOffset: 0, partitionMaxBytes: 10 })),
+      }],
+    });
+    const [p0, p1] = rows(rows(fetched.responses)[0]!.partitions);
+    assert.is(decodeBatches(p0!.records as Uint8Array).length, 1, "one batch, larger than maxBytes (KIP-74)");
+    assert.is((p1!.records as Uint8Array).length, 0, "nothing more once the response is full");
+    assert.is(p1!.highWatermark, 2, "but its high watermark, so the client knows to ask again");
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
 test("a fetch with nothing to read waits up to maxWaitMs, and answers early once records arrive", {
   deadlineMs: 10_000,
 }, async () => {

@@ -57,13 +57,14 @@ function readAll(request: FetchBody, context: RequestContext) {
         t.topic,
         p.partition,
         p.fetchOffset,
-        Math.min(p.partitionMaxBytes, budget),
+        // KIP-74: past the response's maxBytes, only the first non-empty partition gets a batch.
+        bytes > 0 ? Math.min(p.partitionMaxBytes, budget) : p.partitionMaxBytes,
         committed,
         context,
       );
       const size = answer.records?.length ?? 0;
       bytes += size;
-      budget = Math.max(1, budget - size);
+      budget -= size;
       if (answer.errorCode !== K.NONE) failed = true;
       return answer;
     }),
@@ -93,7 +94,8 @@ function readPartition(
     return { ...base, errorCode: K.OFFSET_OUT_OF_RANGE, abortedTransactions: null, records: null };
   }
   const upTo = committed ? lastStableOffset : highWatermark;
-  const batches = partition.log.batches(offset, upTo, maxBytes);
+  // At least one batch however small maxBytes is (KIP-74), unless the response is already full.
+  const batches = maxBytes > 0 ? partition.log.batches(offset, upTo, maxBytes) : [];
   const abortedTransactions = committed
     ? partition.abortedTransactions()
       .filter((t) => t.lastOffset >= offset && t.firstOffset < upTo)
