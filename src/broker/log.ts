@@ -70,6 +70,8 @@ export interface LogRead {
 }
 
 const EMPTY_BYTES = new Uint8Array(0);
+/** About what a batch adds on the wire to its key and value bytes (Kafka's 61-byte header, and more). */
+const BATCH_OVERHEAD_BYTES = 70;
 const EMPTY_BOUNDS = new Uint32Array(1);
 
 /** Copies records given as arrays into one buffer, the layout the log keeps. */
@@ -267,7 +269,7 @@ export class PartitionLog {
       if (chunk.end > end || (found.length > 0 && bytes >= maxBytes)) break;
       if (chunk.end <= offset) continue;
       found.push(chunk);
-      bytes += chunk.bytes + 70;
+      bytes += chunk.bytes + BATCH_OVERHEAD_BYTES;
     }
     return found;
   }

@@ -107,7 +107,7 @@ export class ProduceHandler {
 }
 
 /** How many records a produce request holds, in whichever layout it carries them. */
-export function recordCount(records: RecordColumns): number {
+function recordCount(records: RecordColumns): number {
   if (records.packed === undefined) return records.values.length;
   if (records.values.length !== 0 || records.keys.length !== 0) {
     throw new AcktorError("REQUEST_INVALID", "a produce request with packed records must have empty keys and values");
