@@ -94,12 +94,9 @@ function bindError(error: Error & { code?: string }, host: string, port: number)
       return new ConfigError("listen.port", `${where} is already in use (EADDRINUSE)`);
     case "EACCES":
       return new ConfigError("listen.port", `${where} needs privileges this process lacks (EACCES)`);
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-    case "EADDRNOTAVAIL":
-    case "EINVAL":
-      return new ConfigError("listen.host", `cannot listen on ${where}: ${error.code}, not an address of this machine`);
     default:
-      return new ConfigError("listen", `cannot listen on ${where}: ${error.message}`);
+      // The port was checked already; anything else is about the address (ENOTFOUND,
+      // EADDRNOTAVAIL, …; Bun gives no code at all for a host that does not resolve).
+      return new ConfigError("listen.host", `cannot listen on ${where}: ${error.code ?? error.message}`);
   }
 }
