@@ -28,7 +28,7 @@ interface Run {
   readonly stdout: () => string;
   readonly stderr: () => string;
   readonly exited: Promise<number | null>;
-  kill(signal: "SIGINT" | "SIGTERM" | "SIGKILL"): void;
+  kill(signal: "SIGINT" | "SIGKILL"): void;
 }
 
 function run(args: string[]): Run {

@@ -211,7 +211,6 @@ export class EmbeddedBroker implements RequestHandler {
   #seam(): BrokerSeam {
     return {
       clock: this.clock,
-      maxRecordBytes: this.#maxRecordBytes,
       handle: (request) => this.handle(request),
       topicNames: () => this.#topics.names(),
       partitionCount: (topic) => this.#topics.countOf(topic),

@@ -15,8 +15,6 @@ import type { RequestHandler } from "../transport/protocol.ts";
 /** The embedded broker as the Kafka wire server sees it. */
 export interface BrokerSeam extends RequestHandler {
   readonly clock: Clock;
-  /** The largest record the broker accepts, in bytes. */
-  readonly maxRecordBytes: number;
   /** Every topic's name. */
   topicNames(): string[];
   /** A topic's partition count, or undefined for an unknown topic. */
